@@ -1,0 +1,75 @@
+"""medallion: typed bronze -> silver -> gold lakehouse pipelines on Apache Spark and Delta Lake.
+
+Declare :class:`Table` objects in their :class:`Layer`, with :class:`QualityRule` objects,
+write plain PySpark functions that produce them, and let a :class:`Pipeline` run them in
+dependency order.
+
+Example:
+    >>> import medallion
+    >>> orders = medallion.Table(
+    ...     "orders", medallion.Layer.SILVER, schema="id STRING NOT NULL", primary_keys="id"
+    ... )
+    >>> orders.qualified_name
+    'silver.orders'
+"""
+
+from medallion._version import __version__
+from medallion.errors import (
+    CycleError,
+    MedallionError,
+    PipelineError,
+    RuleDefinitionError,
+    SchemaError,
+    StepFailedError,
+    TableDefinitionError,
+)
+from medallion.ingest import FileSource, IngestResult, ingest_files
+from medallion.io import WriteResult, create_table, read_table, write_table
+from medallion.layers import Layer, LayerConventions, WriteMode
+from medallion.pipeline import (
+    Pipeline,
+    Plan,
+    RunResult,
+    Step,
+    StepContext,
+    StepOutput,
+    StepRun,
+)
+from medallion.quality import Action, QualityRule
+from medallion.session import delta_builder, ensure_delta, spark_session
+from medallion.table import METADATA_COLUMNS, Table
+
+__all__ = [
+    "METADATA_COLUMNS",
+    "Action",
+    "CycleError",
+    "FileSource",
+    "IngestResult",
+    "Layer",
+    "LayerConventions",
+    "MedallionError",
+    "Pipeline",
+    "PipelineError",
+    "Plan",
+    "QualityRule",
+    "RuleDefinitionError",
+    "RunResult",
+    "SchemaError",
+    "Step",
+    "StepContext",
+    "StepFailedError",
+    "StepOutput",
+    "StepRun",
+    "Table",
+    "TableDefinitionError",
+    "WriteMode",
+    "WriteResult",
+    "__version__",
+    "create_table",
+    "delta_builder",
+    "ensure_delta",
+    "ingest_files",
+    "read_table",
+    "spark_session",
+    "write_table",
+]

@@ -1,0 +1,180 @@
+"""The JVM packages medallion needs, and fetching them into a local folder with Maven.
+
+Spark resolves packages itself (``spark.jars.packages``) when it can reach Maven Central. On
+machines that cannot, fetch the same coordinates once into a folder, with ``mvn`` where Maven
+Central (or a mirror configured in Maven's settings) is reachable, copy the folder to the
+offline machine, and pass it as ``jars_dir`` to :func:`medallion.spark_session`::
+
+    medallion jars fetch --dest ./jars          # Delta
+    medallion jars fetch --dest ./jars --kafka  # Delta and Spark's Kafka connector
+
+Example:
+    >>> delta_package("4.1.4", "4.4.0")
+    'io.delta:delta-spark_4.1_2.13:4.4.0'
+    >>> kafka_package("4.1.4")
+    'org.apache.spark:spark-sql-kafka-0-10_2.13:4.1.4'
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from importlib import metadata
+from pathlib import Path
+
+from medallion.errors import JarResolutionError
+
+__all__ = ["delta_package", "fetch_jars", "jar_files", "kafka_package", "spark_jars_dir"]
+
+_SCALA = "2.13"
+_VERSIONED_JAR = re.compile(r"^(?P<artifact>.+?)-\d")
+
+
+def _spark_version() -> str:
+    import pyspark
+
+    return str(pyspark.__version__)
+
+
+def delta_package(spark_version: str | None = None, delta_version: str | None = None) -> str:
+    """The Maven coordinates of Delta Lake's Spark jar for a Spark and delta-spark version.
+
+    Args:
+        spark_version: Spark's version; defaults to the installed pyspark's.
+        delta_version: Delta's version; defaults to the installed delta-spark package's.
+
+    Returns:
+        ``"io.delta:delta-spark_<spark major.minor>_2.13:<delta version>"``.
+    """
+    spark = spark_version or _spark_version()
+    delta = delta_version or metadata.version("delta-spark")
+    major_minor = ".".join(spark.split(".")[:2])
+    return f"io.delta:delta-spark_{major_minor}_{_SCALA}:{delta}"
+
+
+def kafka_package(spark_version: str | None = None) -> str:
+    """The Maven coordinates of Spark's Structured Streaming Kafka connector.
+
+    Args:
+        spark_version: Spark's version; defaults to the installed pyspark's.
+
+    Returns:
+        ``"org.apache.spark:spark-sql-kafka-0-10_2.13:<spark version>"``.
+    """
+    return f"org.apache.spark:spark-sql-kafka-0-10_{_SCALA}:{spark_version or _spark_version()}"
+
+
+def spark_jars_dir() -> Path:
+    """The folder of jars that ships inside the installed pyspark package."""
+    import pyspark
+
+    return Path(pyspark.__file__).parent / "jars"
+
+
+def jar_files(folder: str | os.PathLike[str]) -> list[str]:
+    """The ``.jar`` files directly inside a folder, sorted by name.
+
+    Args:
+        folder: The folder to list.
+
+    Returns:
+        Absolute paths of the jars.
+
+    Raises:
+        JarResolutionError: The folder does not exist.
+    """
+    path = Path(folder)
+    if not path.is_dir():
+        raise JarResolutionError(f"jars folder {str(path)!r} does not exist")
+    return sorted(str(p.resolve()) for p in path.glob("*.jar"))
+
+
+def _artifact(jar_name: str) -> str:
+    match = _VERSIONED_JAR.match(jar_name)
+    return match.group("artifact") if match else jar_name.removesuffix(".jar")
+
+
+def _pom(packages: Iterable[str]) -> str:
+    dependencies = []
+    for package in packages:
+        parts = package.split(":")
+        if len(parts) != 3 or not all(parts):
+            raise JarResolutionError(
+                f"package {package!r} is not Maven coordinates 'group:artifact:version'"
+            )
+        group, artifact, version = parts
+        dependencies.append(
+            f"<dependency><groupId>{group}</groupId><artifactId>{artifact}</artifactId>"
+            f"<version>{version}</version></dependency>"
+        )
+    return (
+        '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>'
+        "<groupId>medallion.local</groupId><artifactId>jars</artifactId><version>0</version>"
+        "<packaging>pom</packaging><dependencies>"
+        + "".join(dependencies)
+        + "</dependencies></project>"
+    )
+
+
+def fetch_jars(
+    dest: str | os.PathLike[str],
+    packages: Iterable[str] | None = None,
+    *,
+    mvn: str = "mvn",
+) -> list[str]:
+    """Resolve Maven packages and their runtime dependencies into a folder, with ``mvn``.
+
+    Jars of artifacts that pyspark already ships (Scala, Jackson, Hadoop client, ...) are left
+    out, so the folder holds only what Spark lacks and never a second version of its own jars.
+    Running it again is cheap: Maven's local repository caches the downloads.
+
+    Args:
+        dest: The folder to fill (created if missing). Jars already in it are kept.
+        packages: Maven coordinates; defaults to Delta's jar for the installed versions.
+        mvn: The Maven executable.
+
+    Returns:
+        The paths of the jars now in ``dest``.
+
+    Raises:
+        JarResolutionError: Maven is missing, or it could not resolve a package.
+    """
+    wanted = list(packages) if packages is not None else [delta_package()]
+    executable = shutil.which(mvn)
+    if executable is None:
+        raise JarResolutionError(
+            f"cannot fetch {', '.join(wanted)}: Maven ({mvn!r}) is not on PATH; install Maven, "
+            "or let Spark resolve the packages itself (leave jars_dir unset)"
+        )
+    provided = {_artifact(p.name) for p in spark_jars_dir().glob("*.jar")}
+    target = Path(dest)
+    target.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="medallion-jars-") as tmp:
+        pom = Path(tmp) / "pom.xml"
+        pom.write_text(_pom(wanted), encoding="utf-8")
+        out = Path(tmp) / "out"
+        command = [
+            executable,
+            "-B",
+            "-q",
+            "-f",
+            str(pom),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={out}",
+            "-DincludeScope=runtime",
+        ]
+        completed = subprocess.run(command, capture_output=True, text=True, check=False)
+        if completed.returncode != 0:
+            detail = "\n".join((completed.stdout + completed.stderr).strip().splitlines()[-15:])
+            raise JarResolutionError(
+                f"mvn could not resolve {', '.join(wanted)} (exit {completed.returncode}):\n"
+                f"{detail}"
+            )
+        for jar in sorted(out.glob("*.jar")):
+            if _artifact(jar.name) not in provided:
+                shutil.copy2(jar, target / jar.name)
+    return jar_files(target)

@@ -1,0 +1,426 @@
+"""``Pipeline``: register steps, order them, dry-run the plan, run it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
+
+import attrs
+
+from medallion.errors import PipelineDefinitionError, StepFailedError
+from medallion.io import WriteResult, create_table, table_exists, write_table
+from medallion.pipeline import graph
+from medallion.pipeline.step import Step, StepContext, StepFunction
+from medallion.table import Table, resolve_root
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+__all__ = ["Pipeline", "Plan", "PlannedStep", "RunResult", "StepRun"]
+
+
+@attrs.frozen
+class PlannedStep:
+    """One step of a :class:`Plan`.
+
+    Attributes:
+        step: The step.
+        location: Where its table lives.
+        upstream: Names of the steps it waits for.
+        external_inputs: Qualified names of inputs no step of the pipeline produces.
+    """
+
+    step: Step
+    location: str
+    upstream: tuple[str, ...]
+    external_inputs: tuple[str, ...]
+
+
+@attrs.frozen
+class Plan:
+    """The steps a run would execute, in order, with what each reads and writes.
+
+    Attributes:
+        pipeline: The pipeline's name.
+        root: The lakehouse root.
+        steps: The planned steps, in run order.
+        problems: What validation found wrong (empty when the plan is valid).
+    """
+
+    pipeline: str
+    root: str
+    steps: tuple[PlannedStep, ...]
+    problems: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Whether validation found no problem."""
+        return not self.problems
+
+    def render(self) -> str:
+        """The plan as text, one numbered step per line, then any problems."""
+        lines = [f"pipeline {self.pipeline!r}: {len(self.steps)} step(s), lakehouse {self.root}"]
+        for number, planned in enumerate(self.steps, start=1):
+            step = planned.step
+            reads = [t.qualified_name for t in step.inputs] or ["(files)"]
+            lines.append(f"{number:>3}. {step.name}: {', '.join(reads)} -> {step.table.describe()}")
+            lines.append(f"     at {planned.location}  [{step.source}]")
+        if self.problems:
+            lines.append(f"{len(self.problems)} problem(s):")
+            lines.extend(f"  - {p}" for p in self.problems)
+        else:
+            lines.append("plan is valid")
+        return "\n".join(lines)
+
+
+@attrs.frozen
+class StepRun:
+    """How one step of a run went.
+
+    Attributes:
+        step: The step's name.
+        table: The qualified name of its table.
+        status: ``"succeeded"``, ``"failed"`` or ``"skipped"`` (an upstream step failed).
+        seconds: Wall time of the step.
+        write: What the step wrote, when it succeeded.
+        error: The error's message, when it failed.
+    """
+
+    step: str
+    table: str
+    status: str
+    seconds: float = 0.0
+    write: WriteResult | None = None
+    error: str | None = None
+
+
+@attrs.frozen
+class RunResult:
+    """The outcome of :meth:`Pipeline.run`.
+
+    Attributes:
+        run_id: The run's id (also on every row and commit it wrote).
+        pipeline: The pipeline's name.
+        started_at: When the run began (UTC).
+        ended_at: When it ended (UTC).
+        steps: One entry per planned step, in run order.
+    """
+
+    run_id: str
+    pipeline: str
+    started_at: dt.datetime
+    ended_at: dt.datetime
+    steps: tuple[StepRun, ...]
+
+    @property
+    def succeeded(self) -> bool:
+        """Whether every step succeeded."""
+        return all(s.status == "succeeded" for s in self.steps)
+
+    def step(self, name: str) -> StepRun:
+        """The entry of a step, by step name or qualified table name.
+
+        Args:
+            name: The step's name or its table's qualified name.
+
+        Returns:
+            The step's entry.
+
+        Raises:
+            KeyError: No step of the run has that name.
+        """
+        for run in self.steps:
+            if name in (run.step, run.table):
+                return run
+        raise KeyError(name)
+
+
+class Pipeline:
+    """A set of table-producing steps, run in dependency order.
+
+    Register steps with the :meth:`step` decorator; it returns a :class:`Step`, so the
+    decorated name stays a typed object. :meth:`plan` and :meth:`dry_run` order and check the
+    steps without touching data; :meth:`run` executes all steps or a selection with the steps
+    downstream of it.
+
+    Args:
+        name: The pipeline's name.
+
+    Example:
+        >>> from medallion import Pipeline, Table
+        >>> raw = Table("events", "bronze", schema="id STRING, kind STRING")
+        >>> counts = Table("event_counts", "gold")
+        >>> pipeline = Pipeline("events")
+        >>> @pipeline.step(counts, inputs=[raw])
+        ... def count_events(ctx):
+        ...     return ctx.read(raw).groupBy("kind").count()
+        >>> [planned.step.name for planned in pipeline.plan("/tmp/lake").steps]
+        ['count_events']
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._steps: list[Step] = []
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        """The registered steps, in registration order."""
+        return tuple(self._steps)
+
+    def step(
+        self,
+        table: Table,
+        *,
+        inputs: Iterable[Table] = (),
+        name: str | None = None,
+        description: str | None = None,
+    ) -> Callable[[StepFunction], Step]:
+        """Register the decorated function as the step that produces ``table``.
+
+        The function takes a :class:`StepContext` and returns a DataFrame (written by
+        medallion the way the table's layer prescribes) or a :class:`~medallion.WriteResult`
+        of a write it made itself.
+
+        Args:
+            table: The table the step produces.
+            inputs: The tables it reads.
+            name: The step's name; defaults to the function's name.
+            description: Defaults to the first line of the function's docstring.
+
+        Returns:
+            A decorator that returns the registered :class:`Step`.
+
+        Raises:
+            PipelineDefinitionError: The name or the table is already taken by another step.
+        """
+        input_tables = tuple(inputs)
+        for item in input_tables:
+            if not isinstance(item, Table):
+                raise PipelineDefinitionError(
+                    f"pipeline {self.name!r}: inputs of the step producing "
+                    f"{table.qualified_name!r} must be Table objects, got {item!r}"
+                )
+
+        def register(fn: StepFunction) -> Step:
+            created = Step.from_function(fn, table, input_tables, name, description)
+            self.add(created)
+            return created
+
+        return register
+
+    def add(self, step: Step) -> Step:
+        """Register an already built step.
+
+        Args:
+            step: The step.
+
+        Returns:
+            The same step.
+
+        Raises:
+            PipelineDefinitionError: The name or the table is already taken by another step.
+        """
+        for existing in self._steps:
+            if existing.name == step.name:
+                raise PipelineDefinitionError(
+                    f"pipeline {self.name!r}: a step named {step.name!r} is already registered "
+                    f"(at {existing.source})"
+                )
+            if existing.table.qualified_name == step.table.qualified_name:
+                raise PipelineDefinitionError(
+                    f"pipeline {self.name!r}: table {step.table.qualified_name!r} is already "
+                    f"produced by step {existing.name!r} (at {existing.source})"
+                )
+        self._steps.append(step)
+        return step
+
+    def plan(
+        self,
+        root: str | os.PathLike[str],
+        select: Sequence[str] | None = None,
+        *,
+        downstream: bool = True,
+    ) -> Plan:
+        """Order the steps (all, or a selection with its downstream steps) without running them.
+
+        Args:
+            root: The lakehouse root.
+            select: Step or table names to run; ``None`` for all.
+            downstream: With ``select``, also run the steps that depend on the selection.
+
+        Returns:
+            The plan.
+
+        Raises:
+            CycleError: The steps depend on each other in a cycle.
+            UnknownStepError: ``select`` names an unknown step or table.
+        """
+        base = resolve_root(root)
+        chosen = (
+            graph.order(self._steps)
+            if select is None
+            else graph.select(self._steps, select, downstream=downstream)
+        )
+        upstream = graph.dependencies(self._steps)
+        produced = {s.table.qualified_name for s in self._steps}
+        return Plan(
+            pipeline=self.name,
+            root=base,
+            steps=tuple(
+                PlannedStep(
+                    step=s,
+                    location=s.table.location(base),
+                    upstream=tuple(sorted(upstream[s.name])),
+                    external_inputs=tuple(
+                        t.qualified_name for t in s.inputs if t.qualified_name not in produced
+                    ),
+                )
+                for s in chosen
+            ),
+        )
+
+    def dry_run(
+        self,
+        root: str | os.PathLike[str],
+        select: Sequence[str] | None = None,
+        *,
+        downstream: bool = True,
+        spark: SparkSession | None = None,
+        echo: bool = True,
+    ) -> Plan:
+        """Build and validate the plan, print it, and touch no data.
+
+        Without ``spark`` the checks are those that need no JVM: order, cycles, selection.
+        With ``spark`` each table's quality rules are also resolved against its schema by
+        Spark's analyzer, and inputs that no step produces must exist as Delta tables (only
+        their transaction logs are read).
+
+        Args:
+            root: The lakehouse root.
+            select: Step or table names to run; ``None`` for all.
+            downstream: With ``select``, include the steps downstream of it.
+            spark: A session for the checks that need Spark.
+            echo: Print the plan.
+
+        Returns:
+            The plan, with the problems found in :attr:`Plan.problems`.
+
+        Raises:
+            CycleError: The steps depend on each other in a cycle.
+            UnknownStepError: ``select`` names an unknown step or table.
+        """
+        from medallion.errors import RuleDefinitionError
+
+        plan = self.plan(root, select, downstream=downstream)
+        problems: list[str] = []
+        if spark is not None:
+            for planned in plan.steps:
+                table = planned.step.table
+                if table.schema is not None:
+                    for rule in table.rules:
+                        try:
+                            rule.check(spark, table.schema, table.qualified_name)
+                        except RuleDefinitionError as exc:
+                            problems.append(str(exc))
+                for item in planned.step.inputs:
+                    if item.qualified_name in planned.external_inputs and not table_exists(
+                        spark, item.location(plan.root)
+                    ):
+                        problems.append(
+                            f"step {planned.step.name!r}: input {item.qualified_name!r} is "
+                            f"produced by no step and has no Delta table at "
+                            f"{item.location(plan.root)}"
+                        )
+        plan = attrs.evolve(plan, problems=tuple(problems))
+        if echo:
+            print(plan.render())
+        return plan
+
+    def run(
+        self,
+        spark: SparkSession,
+        root: str | os.PathLike[str],
+        select: Sequence[str] | None = None,
+        *,
+        downstream: bool = True,
+        run_id: str | None = None,
+    ) -> RunResult:
+        """Run the steps (all, or a selection with its downstream steps) in dependency order.
+
+        Each step's output is written to its table (see :func:`~medallion.write_table`). When a
+        step fails, the steps after it are skipped and :class:`~medallion.errors.StepFailedError`
+        is raised, with the run's result as its ``result`` attribute.
+
+        Args:
+            spark: The SparkSession to use.
+            root: The lakehouse root.
+            select: Step or table names to run; ``None`` for all.
+            downstream: With ``select``, also run the steps downstream of it.
+            run_id: The run's id; a new UUID by default.
+
+        Returns:
+            The run's result.
+
+        Raises:
+            StepFailedError: A step failed; the original error is its ``__cause__``.
+        """
+        plan = self.plan(root, select, downstream=downstream)
+        run = run_id or uuid.uuid4().hex
+        started = _utcnow()
+        runs: list[StepRun] = []
+        failure: tuple[Step, BaseException] | None = None
+        for planned in plan.steps:
+            step = planned.step
+            if failure is not None:
+                runs.append(StepRun(step.name, step.table.qualified_name, "skipped"))
+                continue
+            ctx = StepContext(spark, plan.root, run, started, step.table, step.inputs)
+            clock = time.perf_counter()
+            try:
+                create_table(spark, step.table, plan.root)
+                output = step(ctx)
+                if isinstance(output, WriteResult):
+                    written = output
+                else:
+                    written = write_table(output, step.table, plan.root, run_id=run)
+            except Exception as exc:
+                failure = (step, exc)
+                runs.append(
+                    StepRun(
+                        step.name,
+                        step.table.qualified_name,
+                        "failed",
+                        time.perf_counter() - clock,
+                        error=f"{type(exc).__name__}: {exc}",
+                    )
+                )
+                continue
+            runs.append(
+                StepRun(
+                    step.name,
+                    step.table.qualified_name,
+                    "succeeded",
+                    time.perf_counter() - clock,
+                    write=written,
+                )
+            )
+        result = RunResult(run, self.name, started, _utcnow(), tuple(runs))
+        if failure is not None:
+            failed, cause = failure
+            error = StepFailedError(
+                f"pipeline {self.name!r}: step {failed.name!r} ({failed.table.qualified_name}, "
+                f"{failed.source}) failed: {type(cause).__name__}: {cause}",
+                failed.name,
+                failed.table.qualified_name,
+                result,
+            )
+            raise error from cause
+        return result
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)

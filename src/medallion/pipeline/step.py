@@ -1,0 +1,142 @@
+"""Steps: plain PySpark functions that produce one table each, and the context they run in."""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Union
+
+import attrs
+
+from medallion.io import WriteResult, read_table
+from medallion.table import Table
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+__all__ = ["Step", "StepContext", "StepFunction", "StepOutput"]
+
+#: What a step function returns: rows for medallion to write the way the table's layer
+#: prescribes, or the result of a write the step made itself (``ingest_files``, say).
+StepOutput = Union["DataFrame", WriteResult]
+#: The signature of a step function.
+StepFunction = Callable[["StepContext"], StepOutput]
+
+
+@attrs.frozen
+class StepContext:
+    """What a running step gets: the session, the lakehouse, the run, and its inputs.
+
+    Attributes:
+        spark: The SparkSession of the run.
+        root: The lakehouse root.
+        run_id: The id of the run, recorded on every row and commit it writes.
+        started_at: When the run began (UTC, naive).
+        table: The table this step produces.
+        inputs: The tables the step declared as inputs.
+
+    Example:
+        >>> @pipeline.step(silver_orders, inputs=[bronze_orders])  # doctest: +SKIP
+        ... def clean_orders(ctx: StepContext) -> DataFrame:
+        ...     return ctx.read(bronze_orders).where("_rescued_data IS NULL")
+    """
+
+    spark: SparkSession
+    root: str
+    run_id: str
+    started_at: dt.datetime
+    table: Table
+    inputs: tuple[Table, ...] = ()
+
+    def read(self, table: Table) -> DataFrame:
+        """Read the current version of a table of the lakehouse.
+
+        Args:
+            table: The table to read; usually one of the step's inputs.
+
+        Returns:
+            The table's rows.
+        """
+        return read_table(self.spark, table, self.root)
+
+    def location(self, table: Table | None = None) -> str:
+        """The storage location of a table (by default, the one this step produces).
+
+        Args:
+            table: The table; defaults to :attr:`table`.
+
+        Returns:
+            Its path or URI under the lakehouse root.
+        """
+        return (table or self.table).location(self.root)
+
+
+def _source(fn: Callable[..., object]) -> str:
+    try:
+        file = inspect.getsourcefile(fn) or "?"
+        line = inspect.getsourcelines(fn)[1]
+    except (OSError, TypeError):
+        return getattr(fn, "__qualname__", repr(fn))
+    return f"{os.path.relpath(file) if not file.startswith('<') else file}:{line}"
+
+
+@attrs.frozen
+class Step:
+    """A registered step: the function, the table it produces and the tables it reads.
+
+    Steps are created by :meth:`medallion.Pipeline.step` and stay callable, so a step can be
+    unit-tested by calling it with a :class:`StepContext`.
+
+    Attributes:
+        name: The step's name (the function's name unless given).
+        table: The table the step produces.
+        inputs: The tables the step reads; a table produced by another step of the pipeline
+            makes this step run after that one.
+        fn: The function.
+        source: ``file:line`` where the function is defined, for messages.
+        description: The function's docstring's first line, or the given description.
+    """
+
+    name: str
+    table: Table
+    inputs: tuple[Table, ...]
+    fn: StepFunction = attrs.field(eq=False, repr=False)
+    source: str = attrs.field(eq=False)
+    description: str = attrs.field(default="", eq=False)
+
+    @classmethod
+    def from_function(
+        cls,
+        fn: StepFunction,
+        table: Table,
+        inputs: tuple[Table, ...],
+        name: str | None = None,
+        description: str | None = None,
+    ) -> Step:
+        """Build a step from a function, taking its name, docstring and source location.
+
+        Args:
+            fn: The step function.
+            table: The table it produces.
+            inputs: The tables it reads.
+            name: The step's name; defaults to the function's.
+            description: Defaults to the docstring's first line.
+
+        Returns:
+            The step.
+        """
+        doc = (inspect.getdoc(fn) or "").strip().splitlines()
+        return cls(
+            name=name or str(getattr(fn, "__name__", table.name)),
+            table=table,
+            inputs=inputs,
+            fn=fn,
+            source=_source(fn),
+            description=description if description is not None else (doc[0] if doc else ""),
+        )
+
+    def __call__(self, ctx: StepContext) -> StepOutput:
+        """Run the function."""
+        return self.fn(ctx)

@@ -1,0 +1,227 @@
+"""``QualityRule``: a named SQL condition that every row of a table must meet.
+
+Example:
+    >>> from medallion import Action, QualityRule, RuleDefinitionError
+    >>> rule = QualityRule("positive_quantity", "quantity > 0", action=Action.QUARANTINE)
+    >>> rule.action.value
+    'quarantine'
+    >>> try:
+    ...     QualityRule("bad", "qty >")
+    ... except RuleDefinitionError as exc:
+    ...     print(exc)
+    rule 'bad': malformed expression 'qty >': it ends with the operator '>'
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from typing import TYPE_CHECKING
+
+import attrs
+
+from medallion.errors import RuleDefinitionError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+    from pyspark.sql.types import StructType
+
+__all__ = ["Action", "QualityRule"]
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+
+
+class Action(str, enum.Enum):
+    """What happens to a row that fails a rule.
+
+    Attributes:
+        WARN: Keep the row and record the failure.
+        DROP: Remove the row and count it as dropped.
+        QUARANTINE: Remove the row from the target and write it, with the names and messages of
+            the rules it failed, to the layer's quarantine table.
+        FAIL: Stop the step with an error naming the rule and the counts; nothing is written.
+    """
+
+    WARN = "warn"
+    DROP = "drop"
+    QUARANTINE = "quarantine"
+    FAIL = "fail"
+
+
+# Tokens of a Spark SQL expression, enough to find malformed ones without a JVM.
+_SQL_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
+      | (?P<quoted>`(?:[^`]|``)*`)
+      | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?[A-Za-z]*)
+      | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
+      | (?P<op><=>|<=|>=|<>|!=|==|\|\||->|[-+*/%=<>&|^~!])
+      | (?P<open>[(\[])
+      | (?P<close>[)\]])
+      | (?P<comma>,)
+      | (?P<dot>\.)
+      | (?P<colon>:)
+      | (?P<semicolon>;)
+    )""",
+    re.VERBOSE,
+)
+_BINARY_WORDS = {"and", "or", "like", "rlike", "ilike", "regexp", "in", "between", "is", "div"}
+_UNARY = {"-", "+", "~", "!"}
+
+
+def lint_expression(expression: str) -> str | None:
+    """Find what makes a SQL boolean expression malformed, without a JVM.
+
+    This is a syntactic check (quotes, brackets, operators, a single expression); a full check
+    against a table's columns needs Spark (:meth:`QualityRule.check`).
+
+    Args:
+        expression: The SQL expression.
+
+    Returns:
+        A description of the first problem found, or ``None`` if none was found.
+    """
+    text = expression.strip()
+    if not text:
+        return "it is empty"
+    tokens: list[tuple[str, str]] = []
+    pos = 0
+    while pos < len(text):
+        match = _SQL_TOKEN.match(text, pos)
+        if match is None or match.end() == pos:
+            rest = text[pos:].lstrip()
+            if rest[:1] in ("'", '"', "`"):
+                return f"a quote ({rest[0]}) is never closed"
+            return f"unexpected character {rest[:1]!r}"
+        kind = match.lastgroup or ""
+        tokens.append((kind, match.group(kind)))
+        pos = match.end()
+        if pos < len(text) and text[pos:].strip() == "":
+            break
+    depth = 0
+    previous: tuple[str, str] | None = None
+    for kind, value in tokens:
+        lowered = value.lower()
+        if kind == "semicolon":
+            return "';' is not allowed: a rule is a single expression"
+        if kind == "open":
+            depth += 1
+        elif kind == "close":
+            depth -= 1
+            if depth < 0:
+                return f"'{value}' has no matching opening bracket"
+            if previous is not None and previous[0] == "op":
+                return f"the operator '{previous[1]}' has no right-hand side"
+        elif kind == "comma" and depth == 0:
+            return "',' outside brackets: a rule is a single expression"
+        is_binary = (kind == "op" and value not in _UNARY) or (
+            kind == "word" and lowered in _BINARY_WORDS
+        )
+        if is_binary and lowered not in ("in", "is", "between", "like", "rlike", "ilike"):
+            if previous is None:
+                return f"it starts with the operator '{value}'"
+            if (previous[0] == "op" and previous[1] not in _UNARY) or previous[0] == "open":
+                return f"the operator '{value}' follows '{previous[1]}'"
+        previous = (kind, value)
+    if depth > 0:
+        return "a '(' or '[' is never closed"
+    assert previous is not None
+    last_kind, last_value = previous
+    if last_kind == "op" or (last_kind == "word" and last_value.lower() in _BINARY_WORDS | {"not"}):
+        return f"it ends with the operator '{last_value}'"
+    return None
+
+
+def _check_name(instance: QualityRule, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str) or not _NAME.match(value):
+        raise RuleDefinitionError(
+            f"rule {value!r}: a rule name must start with a letter or '_' and contain only "
+            "letters, digits and '_' (at most 128 characters)"
+        )
+
+
+def _check_expression(instance: QualityRule, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str):
+        raise RuleDefinitionError(
+            f"rule {instance.name!r}: the expression must be a SQL string, "
+            f"not {type(value).__name__}"
+        )
+    problem = lint_expression(value)
+    if problem is not None:
+        raise RuleDefinitionError(
+            f"rule {instance.name!r}: malformed expression {value!r}: {problem}"
+        )
+
+
+def _to_action(value: Action | str) -> Action:
+    if isinstance(value, Action):
+        return value
+    try:
+        return Action(str(value).lower())
+    except ValueError as exc:
+        choices = ", ".join(a.value for a in Action)
+        raise RuleDefinitionError(
+            f"unknown rule action {value!r}; choose one of {choices}"
+        ) from exc
+
+
+@attrs.frozen
+class QualityRule:
+    """A named SQL boolean condition that each row of a table must meet.
+
+    A row passes a rule when ``expression`` evaluates to ``TRUE`` for it; ``FALSE`` and ``NULL``
+    both fail it (write ``col IS NULL OR col > 0`` to accept nulls). The expression is checked
+    for malformed syntax when the rule is created, and against the table's columns by
+    :meth:`check` (the pipeline's dry run does this).
+
+    Attributes:
+        name: An identifier, unique within its table; it names the rule in errors, metrics and
+            quarantined rows.
+        expression: A Spark SQL boolean expression over the table's columns.
+        action: What happens to a failing row (see :class:`Action`); defaults to ``WARN``.
+        description: A sentence for people: what the rule protects.
+
+    Example:
+        >>> rule = QualityRule("known_status", "status IN ('paid', 'sent')", action="drop")
+        >>> rule.action
+        <Action.DROP: 'drop'>
+    """
+
+    name: str = attrs.field(validator=_check_name)
+    expression: str = attrs.field(validator=_check_expression)
+    action: Action = attrs.field(default=Action.WARN, converter=_to_action)
+    description: str = ""
+
+    def check(self, spark: SparkSession, schema: StructType, table: str | None = None) -> None:
+        """Check the expression against a schema with Spark's own parser and analyzer.
+
+        No data is read: the expression is resolved over an empty DataFrame of ``schema``.
+
+        Args:
+            spark: Any SparkSession.
+            schema: The columns the expression may use.
+            table: The table's name, for the error message.
+
+        Raises:
+            RuleDefinitionError: The expression does not parse, names an unknown column, or
+                is not boolean.
+        """
+        from pyspark.errors import PySparkException
+        from pyspark.sql import functions as F
+        from pyspark.sql.types import BooleanType
+
+        where = f"table {table!r}, " if table else ""
+        try:
+            data_type = (
+                spark.createDataFrame([], schema).select(F.expr(self.expression)).schema[0].dataType
+            )
+        except PySparkException as exc:
+            first_line = str(exc).strip().splitlines()[0]
+            raise RuleDefinitionError(
+                f"{where}rule {self.name!r}: invalid expression {self.expression!r}: {first_line}"
+            ) from exc
+        if not isinstance(data_type, BooleanType):
+            raise RuleDefinitionError(
+                f"{where}rule {self.name!r}: expression {self.expression!r} is "
+                f"{data_type.simpleString()}, not boolean"
+            )

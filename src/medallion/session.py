@@ -1,0 +1,243 @@
+"""A Delta-ready SparkSession in one call, for local work, tests and clusters.
+
+The builder is a convenience: every part of medallion works with any SparkSession that has
+Delta Lake configured (``spark-submit --packages io.delta:...``, a managed cluster, Spark
+Connect). :func:`ensure_delta` checks a session you built yourself.
+
+Example:
+    >>> from medallion import spark_session
+    >>> spark = spark_session("my-job")                      # doctest: +SKIP
+    >>> spark = spark_session(jars_dir="/opt/jars")          # offline: jars from a folder
+    ...                                                      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from medallion.errors import DeltaNotConfiguredError, JarResolutionError, SessionError
+from medallion.jars import delta_package, jar_files
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+__all__ = ["JARS_DIR_ENV", "delta_builder", "ensure_delta", "is_delta_configured", "spark_session"]
+
+#: The environment variable read for ``jars_dir`` when it is not passed.
+JARS_DIR_ENV = "MEDALLION_JARS_DIR"
+
+_DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
+_DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+
+
+def _machine_memory_bytes() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _default_driver_memory() -> str:
+    """A quarter of the machine's memory, between 1 GiB and 8 GiB."""
+    total = _machine_memory_bytes()
+    if total is None:
+        return "2g"
+    gib = max(1, min(8, total // (4 * 1024**3)))
+    return f"{gib}g"
+
+
+def delta_builder(
+    app_name: str = "medallion",
+    *,
+    master: str | None = "local[*]",
+    jars_dir: str | os.PathLike[str] | None = None,
+    packages: Iterable[str] = (),
+    config: Mapping[str, Any] | None = None,
+    driver_memory: str | None = None,
+    shuffle_partitions: int | None = None,
+    ui: bool = False,
+) -> SparkSession.Builder:
+    """A ``SparkSession.Builder`` configured for Delta Lake, to customise further.
+
+    Delta's jars come from ``jars_dir`` when one is given (or the ``MEDALLION_JARS_DIR``
+    environment variable is set): every ``.jar`` in it is put on Spark's classpath, and nothing
+    is downloaded. Otherwise Spark's own resolver fetches Delta (and ``packages``) from Maven
+    Central, caching them under ``~/.ivy2``.
+
+    Args:
+        app_name: The Spark application name.
+        master: The master URL: ``"local[*]"`` by default, ``"spark://host:7077"`` for a
+            standalone cluster, or ``None`` to leave it to ``spark-submit``.
+        jars_dir: A folder of jars (see :func:`medallion.jars.fetch_jars`) to use instead of
+            resolving packages from Maven Central.
+        packages: Extra Maven coordinates (e.g. :func:`medallion.jars.kafka_package`); ignored
+            when ``jars_dir`` is used: put their jars in the folder instead.
+        config: Spark settings applied last, so they override every default here.
+        driver_memory: ``spark.driver.memory`` for local masters; defaults to a quarter of the
+            machine's memory, between 1 and 8 GiB.
+        shuffle_partitions: ``spark.sql.shuffle.partitions``; defaults to twice the cores for a
+            local master, Spark's default otherwise.
+        ui: Whether to start the Spark web UI.
+
+    Returns:
+        The builder; call ``getOrCreate()`` on it (or use :func:`spark_session`).
+
+    Raises:
+        JarResolutionError: ``jars_dir`` does not exist or has no Delta jar.
+    """
+    from pyspark.sql import SparkSession
+
+    builder: SparkSession.Builder = SparkSession.builder.appName(app_name)
+    settings: dict[str, str] = {
+        "spark.sql.extensions": _DELTA_EXTENSION,
+        "spark.sql.catalog.spark_catalog": _DELTA_CATALOG,
+        "spark.ui.enabled": str(ui).lower(),
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.databricks.delta.snapshotPartitions": "2",
+        "spark.databricks.delta.schema.autoMerge.enabled": "false",
+        "spark.sql.adaptive.enabled": "true",
+    }
+    local = master is not None and master.startswith("local")
+    if master is not None:
+        builder = builder.master(master)
+    if local:
+        cores = os.cpu_count() or 2
+        settings["spark.driver.memory"] = driver_memory or _default_driver_memory()
+        settings["spark.sql.shuffle.partitions"] = str(shuffle_partitions or max(2, 2 * cores))
+        settings["spark.default.parallelism"] = str(max(2, 2 * cores))
+        settings["spark.driver.host"] = "127.0.0.1"
+        settings["spark.driver.bindAddress"] = "127.0.0.1"
+    else:
+        if driver_memory:
+            settings["spark.driver.memory"] = driver_memory
+        if shuffle_partitions:
+            settings["spark.sql.shuffle.partitions"] = str(shuffle_partitions)
+
+    folder = jars_dir if jars_dir is not None else os.environ.get(JARS_DIR_ENV) or None
+    if folder is not None:
+        jars = jar_files(folder)
+        if not any(os.path.basename(j).startswith("delta-spark_") for j in jars):
+            raise JarResolutionError(
+                f"jars folder {os.fspath(folder)!r} has no delta-spark jar; fill it with "
+                f"`medallion jars fetch --dest {os.fspath(folder)}`"
+            )
+        settings["spark.jars"] = ",".join(jars)
+    else:
+        settings["spark.jars.packages"] = ",".join([delta_package(), *packages])
+        user_settings = dict(config or {})
+        if "spark.jars.ivySettings" not in user_settings:
+            ivy = resources.files("medallion").joinpath("ivysettings.xml")
+            settings["spark.jars.ivySettings"] = str(ivy)
+    for key, value in (config or {}).items():
+        settings[key] = (
+            value
+            if isinstance(value, str)
+            else str(value).lower()
+            if isinstance(value, bool)
+            else str(value)
+        )
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    return builder
+
+
+def spark_session(
+    app_name: str = "medallion",
+    *,
+    master: str | None = "local[*]",
+    jars_dir: str | os.PathLike[str] | None = None,
+    packages: Iterable[str] = (),
+    config: Mapping[str, Any] | None = None,
+    driver_memory: str | None = None,
+    shuffle_partitions: int | None = None,
+    ui: bool = False,
+    log_level: str = "WARN",
+) -> SparkSession:
+    """Get or create a SparkSession with Delta Lake configured.
+
+    Takes the arguments of :func:`delta_builder`, plus the log level. If a session is already
+    running in this process it is returned (Spark allows one per JVM) and checked for Delta.
+
+    Args:
+        app_name: The Spark application name.
+        master: The master URL (``"local[*]"``, ``"spark://host:7077"``, or ``None``).
+        jars_dir: A folder of jars to use instead of resolving packages from Maven Central.
+        packages: Extra Maven coordinates to resolve (Spark's Kafka connector, say).
+        config: Spark settings that override the defaults.
+        driver_memory: ``spark.driver.memory`` for local masters.
+        shuffle_partitions: ``spark.sql.shuffle.partitions``.
+        ui: Whether to start the Spark web UI.
+        log_level: The JVM log level (``"WARN"``, ``"ERROR"``, ...).
+
+    Returns:
+        The session.
+
+    Raises:
+        SessionError: Spark could not start; when its package resolver failed, the message says
+            how to use a local jars folder instead.
+        DeltaNotConfiguredError: An already running session lacks Delta.
+
+    Example:
+        >>> spark = spark_session("nightly", config={"spark.sql.shuffle.partitions": 64})
+        ... # doctest: +SKIP
+    """
+    from pyspark.errors import PySparkRuntimeError
+
+    builder = delta_builder(
+        app_name,
+        master=master,
+        jars_dir=jars_dir,
+        packages=packages,
+        config=config,
+        driver_memory=driver_memory,
+        shuffle_partitions=shuffle_partitions,
+        ui=ui,
+    )
+    try:
+        spark = builder.getOrCreate()
+    except PySparkRuntimeError as exc:
+        raise SessionError(
+            "Spark could not start. If its output above shows unresolved dependencies, Spark's "
+            "package resolver cannot reach Maven Central from here: fetch the jars once with "
+            "`medallion jars fetch --dest ./jars` (needs mvn) and pass jars_dir='./jars' or set "
+            f"{JARS_DIR_ENV}=./jars"
+        ) from exc
+    spark.sparkContext.setLogLevel(log_level)
+    ensure_delta(spark)
+    return spark
+
+
+def is_delta_configured(spark: SparkSession) -> bool:
+    """Whether a session has Delta Lake's SQL extension and catalog configured.
+
+    Args:
+        spark: Any SparkSession.
+
+    Returns:
+        ``True`` when both are set.
+    """
+    extensions = spark.conf.get("spark.sql.extensions", "") or ""
+    catalog = spark.conf.get("spark.sql.catalog.spark_catalog", "") or ""
+    return _DELTA_EXTENSION in extensions and catalog == _DELTA_CATALOG
+
+
+def ensure_delta(spark: SparkSession) -> None:
+    """Raise a clear error if a session cannot run Delta Lake SQL.
+
+    Args:
+        spark: Any SparkSession.
+
+    Raises:
+        DeltaNotConfiguredError: The extension or the catalog is missing.
+    """
+    if not is_delta_configured(spark):
+        raise DeltaNotConfiguredError(
+            "this SparkSession is not configured for Delta Lake: set "
+            f"spark.sql.extensions={_DELTA_EXTENSION} and "
+            f"spark.sql.catalog.spark_catalog={_DELTA_CATALOG}, with Delta's jar on the "
+            "classpath (medallion.spark_session() does all of this)"
+        )
