@@ -1,10 +1,14 @@
 """Reading and writing a :class:`~medallion.Table`'s Delta data under a lakehouse root.
 
 Example:
-    >>> from medallion import Table, write_table, read_table
-    >>> daily = Table("daily_sales", "gold", schema="day DATE, revenue DOUBLE")
-    >>> result = write_table(df, daily, "lakehouse")            # doctest: +SKIP
-    >>> read_table(spark, daily, "lakehouse").count()            # doctest: +SKIP
+    >>> from medallion import Table, read_table, write_table
+    >>> daily = Table("daily_sales", "gold", schema="day STRING, revenue DOUBLE")
+    >>> df = spark.createDataFrame([("2026-01-01", 10.5)], "day STRING, revenue DOUBLE")
+    >>> result = write_table(df, daily, lakehouse)
+    >>> result.mode.value, result.rows_inserted, result.version
+    ('overwrite', 1, 1)
+    >>> read_table(spark, daily, lakehouse).collect()
+    [Row(day='2026-01-01', revenue=10.5)]
 """
 
 from __future__ import annotations

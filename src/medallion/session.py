@@ -5,10 +5,12 @@ Delta Lake configured (``spark-submit --packages io.delta:...``, a managed clust
 Connect). :func:`ensure_delta` checks a session you built yourself.
 
 Example:
-    >>> from medallion import spark_session
-    >>> spark = spark_session("my-job")                      # doctest: +SKIP
-    >>> spark = spark_session(jars_dir="/opt/jars")          # offline: jars from a folder
-    ...                                                      # doctest: +SKIP
+    A local session, then one for a machine without access to Maven Central::
+
+        from medallion import spark_session
+
+        spark = spark_session("my-job")
+        spark = spark_session("my-job", jars_dir="/opt/medallion-jars")
 """
 
 from __future__ import annotations
@@ -105,6 +107,9 @@ def delta_builder(
     if master is not None:
         builder = builder.master(master)
     if local:
+        # Spark warns when the host name resolves to a loopback address; a local master
+        # needs nothing but loopback anyway.
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         cores = os.cpu_count() or 2
         settings["spark.driver.memory"] = driver_memory or _default_driver_memory()
         settings["spark.sql.shuffle.partitions"] = str(shuffle_partitions or max(2, 2 * cores))
@@ -182,8 +187,9 @@ def spark_session(
         DeltaNotConfiguredError: An already running session lacks Delta.
 
     Example:
-        >>> spark = spark_session("nightly", config={"spark.sql.shuffle.partitions": 64})
-        ... # doctest: +SKIP
+        A session with one setting of your own::
+
+            spark = spark_session("nightly", config={"spark.sql.shuffle.partitions": 64})
     """
     from pyspark.errors import PySparkRuntimeError
 

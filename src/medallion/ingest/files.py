@@ -1,4 +1,4 @@
-"""Bronze ingestion of JSON, CSV and Parquet files: schema enforcement, rescue, metadata.
+r"""Bronze ingestion of JSON, CSV and Parquet files: schema enforcement, rescue, metadata.
 
 Every record of every new file lands in the bronze table, one row each. A record that does not
 fit the declared schema (malformed JSON or CSV, a value that does not parse as its column's
@@ -8,13 +8,19 @@ A file is ingested once: files already in the table (same path and modification 
 skipped, so running an ingestion twice adds nothing.
 
 Example:
+    >>> from pathlib import Path
     >>> from medallion import FileSource, Table, ingest_files
-    >>> raw_orders = Table("orders", "bronze", schema="order_id STRING NOT NULL, amount DOUBLE")
-    >>> result = ingest_files(                                  # doctest: +SKIP
-    ...     spark, raw_orders, FileSource("landing/orders", "json"), root="lakehouse"
+    >>> landing = Path(lakehouse, "landing")
+    >>> landing.mkdir()
+    >>> _ = (landing / "day1.json").write_text(
+    ...     '{"order_id": "o1", "amount": 9.5}\\n{"order_id": "o2", "amount": "lots"}\\n'
     ... )
-    >>> result.rows_written, result.rows_rescued, result.files_skipped   # doctest: +SKIP
-    (1000, 3, ())
+    >>> raw_orders = Table("orders", "bronze", schema="order_id STRING NOT NULL, amount DOUBLE")
+    >>> result = ingest_files(spark, raw_orders, FileSource(landing, "json"), lakehouse)
+    >>> result.rows_written, result.rows_rescued, len(result.files_read)
+    (2, 1, 1)
+    >>> ingest_files(spark, raw_orders, FileSource(landing, "json"), lakehouse).rows_written
+    0
 """
 
 from __future__ import annotations
@@ -46,7 +52,12 @@ __all__ = ["FileSource", "IngestResult", "ingest_files"]
 _FORMATS = ("json", "csv", "parquet")
 _CORRUPT = "_corrupt_record"
 _DEFAULT_OPTIONS: dict[str, dict[str, str]] = {
-    "json": {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT},
+    # Strict JSON: Spark's reader accepts single-quoted strings unless told not to.
+    "json": {
+        "mode": "PERMISSIVE",
+        "columnNameOfCorruptRecord": _CORRUPT,
+        "allowSingleQuotes": "false",
+    },
     "csv": {
         "mode": "PERMISSIVE",
         "columnNameOfCorruptRecord": _CORRUPT,
@@ -150,15 +161,23 @@ def _mismatched(typed: Sequence[T.StructField], text: Column, column_of: Any) ->
 
 
 def _reason_for_text(fmt: FileFormat, schema: T.StructType, options: Mapping[str, str]) -> Column:
-    """The rescue reason of a record whose raw text Spark put in the corrupt-record column."""
+    """The rescue reason of a record whose raw text Spark put in the corrupt-record column.
+
+    The raw text is parsed again with every column read as a string (and the reader's own
+    options): a column that has text but no typed value is one whose value does not fit.
+    """
     raw = F.col(_CORRUPT)
     strings = as_string_schema(schema)
+    parse_options = {
+        k: v for k, v in options.items() if k not in ("mode", "columnNameOfCorruptRecord")
+    }
     if fmt == "json":
-        text = F.from_json(raw, strings)
+        text = F.from_json(raw, strings, parse_options)
         unreadable = F.lit("malformed JSON record")
     else:
-        csv_options = {k: v for k, v in options.items() if k in ("sep", "quote", "escape")}
-        text = F.from_csv(raw, F.lit(to_ddl(strings)), csv_options)
+        parse_options.pop("header", None)
+        parse_options.pop("enforceSchema", None)
+        text = F.from_csv(raw, F.lit(to_ddl(strings)), parse_options)
         unreadable = F.lit(f"malformed CSV record (expected {len(schema.fields)} fields)")
     mismatched = _mismatched(schema.fields, text, lambda name: F.col(f"`{name}`"))
     return F.when(raw.isNull(), F.lit(None)).otherwise(

@@ -6,7 +6,7 @@ import datetime as dt
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import attrs
@@ -348,6 +348,7 @@ class Pipeline:
         *,
         downstream: bool = True,
         run_id: str | None = None,
+        params: Mapping[str, object] | None = None,
     ) -> RunResult:
         """Run the steps (all, or a selection with its downstream steps) in dependency order.
 
@@ -361,6 +362,7 @@ class Pipeline:
             select: Step or table names to run; ``None`` for all.
             downstream: With ``select``, also run the steps downstream of it.
             run_id: The run's id; a new UUID by default.
+            params: Parameters the steps read with :meth:`StepContext.param`.
 
         Returns:
             The run's result.
@@ -378,7 +380,9 @@ class Pipeline:
             if failure is not None:
                 runs.append(StepRun(step.name, step.table.qualified_name, "skipped"))
                 continue
-            ctx = StepContext(spark, plan.root, run, started, step.table, step.inputs)
+            ctx = StepContext(
+                spark, plan.root, run, started, step.table, step.inputs, dict(params or {})
+            )
             clock = time.perf_counter()
             try:
                 create_table(spark, step.table, plan.root)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Union
 
 import attrs
 
+from medallion.errors import PipelineError
 from medallion.io import WriteResult, read_table
 from medallion.table import Table
 
@@ -21,6 +23,10 @@ __all__ = ["Step", "StepContext", "StepFunction", "StepOutput"]
 #: What a step function returns: rows for medallion to write the way the table's layer
 #: prescribes, or the result of a write the step made itself (``ingest_files``, say).
 StepOutput = Union["DataFrame", WriteResult]
+def _params(value: Mapping[str, object] | None) -> Mapping[str, str]:
+    return MappingProxyType({str(k): str(v) for k, v in dict(value or {}).items()})
+
+
 #: The signature of a step function.
 StepFunction = Callable[["StepContext"], StepOutput]
 
@@ -36,11 +42,15 @@ class StepContext:
         started_at: When the run began (UTC, naive).
         table: The table this step produces.
         inputs: The tables the step declared as inputs.
+        params: The run's parameters (``Pipeline.run(..., params={...})``): source folders,
+            dates, anything a step needs from outside.
 
     Example:
-        >>> @pipeline.step(silver_orders, inputs=[bronze_orders])  # doctest: +SKIP
-        ... def clean_orders(ctx: StepContext) -> DataFrame:
-        ...     return ctx.read(bronze_orders).where("_rescued_data IS NULL")
+        A step reads its inputs through the context::
+
+            @pipeline.step(silver_orders, inputs=[bronze_orders])
+            def clean_orders(ctx: StepContext) -> DataFrame:
+                return ctx.read(bronze_orders).where("_rescued_data IS NULL")
     """
 
     spark: SparkSession
@@ -49,6 +59,28 @@ class StepContext:
     started_at: dt.datetime
     table: Table
     inputs: tuple[Table, ...] = ()
+    params: Mapping[str, str] = attrs.field(factory=dict, converter=_params, hash=False)
+
+    def param(self, name: str) -> str:
+        """A run parameter, or an error naming it and the step's table if it was not given.
+
+        Args:
+            name: The parameter's name.
+
+        Returns:
+            Its value.
+
+        Raises:
+            PipelineError: The run was started without this parameter.
+        """
+        try:
+            return self.params[name]
+        except KeyError as exc:
+            given = ", ".join(sorted(self.params)) or "none"
+            raise PipelineError(
+                f"the step producing {self.table.qualified_name!r} needs the run parameter "
+                f"{name!r} (given: {given}); pass params={{{name!r}: ...}} to Pipeline.run"
+            ) from exc
 
     def read(self, table: Table) -> DataFrame:
         """Read the current version of a table of the lakehouse.

@@ -1,0 +1,37 @@
+# medallion: one-command setup for a fresh machine with Python 3.10+ and Java 17.
+#   make demo   set up .venv, then run the e-commerce demo on local Spark + Delta
+#   make test   set up .venv, then run the whole test suite
+# Spark fetches Delta's jars from Maven Central on first use (cached in ~/.ivy2*). Without
+# access to it, run `make jars` where Maven can reach a repository, and set
+# MEDALLION_JARS_DIR=$(PWD)/jars.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.medallion-installed
+
+.PHONY: setup demo test lint jars clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(PY) -m examples.ecommerce.demo
+
+test: setup
+	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy --strict src examples
+
+jars: setup
+	$(VENV)/bin/medallion jars fetch --dest jars
+
+clean:
+	rm -rf lakehouse data spark-warehouse metastore_db derby.log

@@ -1,0 +1,1 @@
+"""Example e-commerce pipeline: synthetic data generator, schemas and medallion layers."""

@@ -1,0 +1,133 @@
+"""Pipeline.run and dry_run on real Spark and Delta."""
+
+from __future__ import annotations
+
+import pytest
+from chispa import assert_df_equality
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from medallion import Pipeline, QualityRule, StepContext, Table, read_table
+from medallion.errors import PipelineError, StepFailedError
+
+RAW = Table("events", "bronze", schema="id STRING NOT NULL, kind STRING, amount DOUBLE")
+CLEAN = Table(
+    "events",
+    "silver",
+    schema="id STRING NOT NULL, kind STRING, amount DOUBLE",
+    primary_keys="id",
+    rules=[QualityRule("positive_amount", "amount > 0")],
+)
+BY_KIND = Table("events_by_kind", "gold", schema="kind STRING, total DOUBLE")
+
+
+def build(fail_silver: bool = False) -> Pipeline:
+    pipeline = Pipeline("events")
+
+    @pipeline.step(BY_KIND, inputs=[CLEAN])
+    def by_kind(ctx: StepContext) -> DataFrame:
+        return ctx.read(CLEAN).groupBy("kind").agg(F.sum("amount").alias("total"))
+
+    @pipeline.step(CLEAN, inputs=[RAW])
+    def clean(ctx: StepContext) -> DataFrame:
+        if fail_silver:
+            raise RuntimeError("boom")
+        return ctx.read(RAW).select("id", F.lower("kind").alias("kind"), "amount")
+
+    @pipeline.step(RAW)
+    def raw(ctx: StepContext) -> DataFrame:
+        rows = [(f"e{i}", "A" if i % 2 else "b", float(i)) for i in range(int(ctx.param("n")))]
+        return ctx.spark.createDataFrame(rows, "id STRING, kind STRING, amount DOUBLE").select(
+            "*",
+            F.lit(ctx.started_at).alias("_ingested_at"),
+            F.lit(ctx.run_id).alias("_run_id"),
+            F.lit(None).cast("string").alias("_source_file"),
+            F.lit(None).cast("timestamp").alias("_source_modified_at"),
+            F.lit(None).cast("string").alias("_rescued_data"),
+            F.lit(None).cast("string").alias("_rescue_reason"),
+        )
+
+    return pipeline
+
+
+def test_steps_run_in_dependency_order_and_write_by_layer(
+    spark: SparkSession, lakehouse: str
+) -> None:
+    result = build().run(spark, lakehouse, params={"n": 4}, run_id="run-1")
+    assert result.succeeded
+    assert [s.step for s in result.steps] == ["raw", "clean", "by_kind"]
+    assert [s.write.mode.value for s in result.steps if s.write] == ["append", "merge", "overwrite"]
+    assert result.step("silver.events").write is not None
+    assert_df_equality(
+        read_table(spark, BY_KIND, lakehouse),
+        spark.createDataFrame([("a", 4.0), ("b", 2.0)], "kind STRING, total DOUBLE"),
+        ignore_row_order=True,
+        ignore_nullable=True,
+        ignore_metadata=True,
+    )
+    assert read_table(spark, RAW, lakehouse).select("_run_id").distinct().collect()[0][0] == "run-1"
+
+
+def test_a_selection_runs_with_its_downstream_steps_only(
+    spark: SparkSession, lakehouse: str
+) -> None:
+    pipeline = build()
+    pipeline.run(spark, lakehouse, params={"n": 2})
+    again = pipeline.run(spark, lakehouse, select=["silver.events"], params={"n": 2})
+    assert [s.step for s in again.steps] == ["clean", "by_kind"]
+    assert read_table(spark, RAW, lakehouse).count() == 2
+
+
+def test_a_failed_step_skips_its_downstream_and_names_the_step(
+    spark: SparkSession, lakehouse: str
+) -> None:
+    with pytest.raises(
+        StepFailedError, match=r"step 'clean' \(silver.events, .*\) failed: RuntimeError: boom"
+    ) as caught:
+        build(fail_silver=True).run(spark, lakehouse, params={"n": 2})
+    result = caught.value.result
+    assert [(s.step, s.status) for s in result.steps] == [
+        ("raw", "succeeded"),
+        ("clean", "failed"),
+        ("by_kind", "skipped"),
+    ]
+    assert isinstance(caught.value.__cause__, RuntimeError)
+
+
+def test_a_missing_parameter_is_named(spark: SparkSession, lakehouse: str) -> None:
+    with pytest.raises(StepFailedError) as caught:
+        build().run(spark, lakehouse)
+    assert isinstance(caught.value.__cause__, PipelineError)
+    assert "needs the run parameter 'n'" in str(caught.value)
+
+
+def test_dry_run_with_spark_checks_rules_and_external_inputs(
+    spark: SparkSession, lakehouse: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = Table(
+        "bad",
+        "gold",
+        schema="kind STRING, total DOUBLE",
+        rules=[
+            QualityRule("uses_missing_column", "totl > 0"),
+            QualityRule("not_boolean", "total + 1"),
+        ],
+    )
+    pipeline = Pipeline("checks")
+
+    @pipeline.step(bad, inputs=[CLEAN])
+    def make_bad(ctx: StepContext) -> DataFrame:
+        raise AssertionError("a dry run must not run steps")
+
+    plan = pipeline.dry_run(lakehouse, spark=spark)
+    assert not plan.ok
+    assert len(plan.problems) == 3
+    assert plan.problems[0].startswith(
+        "table 'gold.bad', rule 'uses_missing_column': invalid expression 'totl > 0'"
+    )
+    assert plan.problems[1] == (
+        "table 'gold.bad', rule 'not_boolean': expression 'total + 1' is double, not boolean"
+    )
+    assert "input 'silver.events' is produced by no step" in plan.problems[2]
+    printed = capsys.readouterr().out
+    assert "3 problem(s):" in printed and "make_bad" in printed
