@@ -31,7 +31,7 @@ from medallion.errors import JarResolutionError
 __all__ = ["delta_package", "fetch_jars", "jar_files", "kafka_package", "spark_jars_dir"]
 
 _SCALA = "2.13"
-_VERSIONED_JAR = re.compile(r"^(?P<artifact>.+?)-\d")
+_VERSIONED_JAR = re.compile(r"^(?P<artifact>.+?)-\d+\.")
 
 
 def _spark_version() -> str:

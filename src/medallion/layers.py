@@ -78,6 +78,16 @@ _CONVENTIONS = {
 _ORDER = {"bronze": 0, "silver": 1, "gold": 2}
 
 
+def _order_of(value: object) -> int | None:
+    """The flow position of a Layer or layer name; ``None`` for values of other types."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return _ORDER[Layer(value).value]
+    except ValueError as exc:
+        raise TypeError(f"cannot compare a Layer with {value!r}: not a layer name") from exc
+
+
 class Layer(str, enum.Enum):
     """A medallion layer: raw ``BRONZE``, cleaned ``SILVER``, aggregated ``GOLD``.
 
@@ -100,24 +110,28 @@ class Layer(str, enum.Enum):
         return _CONVENTIONS[self.value]
 
     def __lt__(self, other: object) -> bool:
-        if not isinstance(other, Layer):
+        position = _order_of(other)
+        if position is None:
             return NotImplemented
-        return _ORDER[self.value] < _ORDER[other.value]
+        return _ORDER[self.value] < position
 
     def __le__(self, other: object) -> bool:
-        if not isinstance(other, Layer):
+        position = _order_of(other)
+        if position is None:
             return NotImplemented
-        return _ORDER[self.value] <= _ORDER[other.value]
+        return _ORDER[self.value] <= position
 
     def __gt__(self, other: object) -> bool:
-        if not isinstance(other, Layer):
+        position = _order_of(other)
+        if position is None:
             return NotImplemented
-        return _ORDER[self.value] > _ORDER[other.value]
+        return _ORDER[self.value] > position
 
     def __ge__(self, other: object) -> bool:
-        if not isinstance(other, Layer):
+        position = _order_of(other)
+        if position is None:
             return NotImplemented
-        return _ORDER[self.value] >= _ORDER[other.value]
+        return _ORDER[self.value] >= position
 
     def __str__(self) -> str:
         return self.value

@@ -53,6 +53,13 @@ _TOKEN = re.compile(
 )
 
 
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0"}
+
+
+def _unescape(text: str) -> str:
+    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), text)
+
+
 class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
@@ -119,7 +126,7 @@ class _Parser:
                 nullable = False
             if self.accept("comment"):
                 literal = self.take(kind="string")
-                metadata["comment"] = bytes(literal[1:-1], "utf-8").decode("unicode_escape")
+                metadata["comment"] = _unescape(literal[1:-1])
             result.append(T.StructField(name, data_type, nullable, metadata or None))
             if self.accept(","):
                 continue

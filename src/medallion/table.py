@@ -122,15 +122,19 @@ def _layer(value: Layer | str) -> Layer:
         return cast(Layer, _Invalid(TableDefinitionError(message)))
 
 
+def _rules(value: Iterable[QualityRule]) -> tuple[QualityRule, ...]:
+    return tuple(value)
+
+
 def _write_mode(value: WriteMode | str | None) -> WriteMode | None:
     if value is None or isinstance(value, WriteMode):
         return value
     try:
         return WriteMode(value)
-    except ValueError as exc:
+    except ValueError:
         choices = ", ".join(m.value for m in WriteMode)
         message = f"unknown write mode {value!r}; choose one of {choices}"
-        raise TableDefinitionError(message) from exc
+        return cast(WriteMode, _Invalid(TableDefinitionError(message)))
 
 
 @attrs.frozen
@@ -167,13 +171,13 @@ class Table:
     zorder_by: tuple[str, ...] = attrs.field(default=(), converter=_names)
     properties: Mapping[str, str] = attrs.field(factory=dict, converter=_properties, hash=False)
     comment: str = ""
-    rules: tuple[QualityRule, ...] = attrs.field(default=(), converter=tuple)
+    rules: tuple[QualityRule, ...] = attrs.field(default=(), converter=_rules)
     catalog_name: str | None = None
     write_mode: WriteMode | None = attrs.field(default=None, converter=_write_mode)
 
     def __attrs_post_init__(self) -> None:
         where = f"table {self.name!r}"
-        for value in (self.layer, self.schema):
+        for value in (self.layer, self.schema, self.write_mode):
             if isinstance(value, _Invalid):
                 error = value.error
                 raise type(error)(f"{where}: {error}") from error
@@ -223,10 +227,11 @@ class Table:
                 raise TableDefinitionError(
                     f"{where}: column(s) {', '.join(taken)} are reserved for bronze metadata"
                 )
-        rule_names = [r.name for r in self.rules]
         for rule in self.rules:
             if not isinstance(rule, QualityRule):
                 raise TableDefinitionError(f"{where}: rules must be QualityRule, got {rule!r}")
+        rule_names = [r.name for r in self.rules]
+        for rule in self.rules:
             if rule_names.count(rule.name) > 1:
                 raise TableDefinitionError(f"{where}: rule {rule.name!r} is declared twice")
         if self.catalog_name is not None and not _IDENTIFIER.match(self.catalog_name):
@@ -289,7 +294,7 @@ class Table:
             >>> Table("events", "bronze", schema="id STRING").location("s3a://lake")
             's3a://lake/bronze/events'
         """
-        return f"{resolve_root(root)}/{self.layer.value}/{self.name}"
+        return f"{resolve_root(root).rstrip('/')}/{self.layer.value}/{self.name}"
 
     def describe(self) -> str:
         """A one-line summary: layer, name, keys, partitioning and rule count."""

@@ -63,7 +63,7 @@ def order(steps: Sequence[Step]) -> list[Step]:
         if step.table.qualified_name in {t.qualified_name for t in step.inputs}:
             raise CycleError(
                 f"step {step.name!r} reads the table it produces ({step.table.qualified_name}); "
-                "read its previous version through DeltaOps instead",
+                "a step cannot be its own input",
                 (step.table.qualified_name, step.table.qualified_name),
             )
     sorter = graphlib.TopologicalSorter(graph)
@@ -72,8 +72,8 @@ def order(steps: Sequence[Step]) -> list[Step]:
     except graphlib.CycleError as exc:
         names: list[str] = list(exc.args[1])
         tables = tuple(by_name[n].table.qualified_name for n in names)
-        # graphlib reports the cycle from a node back to itself, in dependency order.
-        path = " -> ".join(reversed(tables))
+        # graphlib reports the cycle from a node back to itself, in data-flow order.
+        path = " -> ".join(tables)
         raise CycleError(f"the steps depend on each other in a cycle: {path}", tables) from exc
     result: list[Step] = []
     while sorter.is_active():
@@ -100,6 +100,8 @@ def select(steps: Sequence[Step], names: Iterable[str], *, downstream: bool = Tr
         UnknownStepError: A name matches no step; the message lists the known ones.
         PipelineDefinitionError: A bare table name matches tables of several layers.
     """
+    if isinstance(names, str):
+        names = [names]
     lookup: Mapping[str, list[Step]] = _lookup(steps)
     chosen: set[str] = set()
     for name in names:

@@ -228,12 +228,13 @@ class Pipeline:
             if existing.name == step.name:
                 raise PipelineDefinitionError(
                     f"pipeline {self.name!r}: a step named {step.name!r} is already registered "
-                    f"(at {existing.source})"
+                    f"(at {existing.source}; again at {step.source})"
                 )
             if existing.table.qualified_name == step.table.qualified_name:
                 raise PipelineDefinitionError(
-                    f"pipeline {self.name!r}: table {step.table.qualified_name!r} is already "
-                    f"produced by step {existing.name!r} (at {existing.source})"
+                    f"pipeline {self.name!r}: steps {existing.name!r} (at {existing.source}) "
+                    f"and {step.name!r} (at {step.source}) both produce table "
+                    f"{step.table.qualified_name!r}"
                 )
         self._steps.append(step)
         return step
@@ -260,6 +261,8 @@ class Pipeline:
             UnknownStepError: ``select`` names an unknown step or table.
         """
         base = resolve_root(root)
+        if isinstance(select, str):
+            select = [select]
         chosen = (
             graph.order(self._steps)
             if select is None

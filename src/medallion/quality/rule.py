@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import attrs
 
@@ -67,6 +67,7 @@ _SQL_TOKEN = re.compile(
 )
 _BINARY_WORDS = {"and", "or", "like", "rlike", "ilike", "regexp", "in", "between", "is", "div"}
 _UNARY = {"-", "+", "~", "!"}
+_CLOSING = {"(": ")", "[": "]"}
 
 
 def lint_expression(expression: str) -> str | None:
@@ -98,21 +99,24 @@ def lint_expression(expression: str) -> str | None:
         pos = match.end()
         if pos < len(text) and text[pos:].strip() == "":
             break
-    depth = 0
+    brackets: list[str] = []
     previous: tuple[str, str] | None = None
+    previous_binary = False
     for kind, value in tokens:
         lowered = value.lower()
         if kind == "semicolon":
             return "';' is not allowed: a rule is a single expression"
         if kind == "open":
-            depth += 1
+            brackets.append(value)
         elif kind == "close":
-            depth -= 1
-            if depth < 0:
+            if not brackets:
                 return f"'{value}' has no matching opening bracket"
-            if previous is not None and previous[0] == "op":
+            opening = brackets.pop()
+            if _CLOSING[opening] != value:
+                return f"'{opening}' is closed by '{value}'"
+            if previous_binary and previous is not None:
                 return f"the operator '{previous[1]}' has no right-hand side"
-        elif kind == "comma" and depth == 0:
+        elif kind == "comma" and not brackets:
             return "',' outside brackets: a rule is a single expression"
         is_binary = (kind == "op" and value not in _UNARY) or (
             kind == "word" and lowered in _BINARY_WORDS
@@ -120,11 +124,12 @@ def lint_expression(expression: str) -> str | None:
         if is_binary and lowered not in ("in", "is", "between", "like", "rlike", "ilike"):
             if previous is None:
                 return f"it starts with the operator '{value}'"
-            if (previous[0] == "op" and previous[1] not in _UNARY) or previous[0] == "open":
+            if previous_binary or previous[0] == "open":
                 return f"the operator '{value}' follows '{previous[1]}'"
         previous = (kind, value)
-    if depth > 0:
-        return "a '(' or '[' is never closed"
+        previous_binary = is_binary
+    if brackets:
+        return f"a '{brackets[-1]}' is never closed"
     assert previous is not None
     last_kind, last_value = previous
     if last_kind == "op" or (last_kind == "word" and last_value.lower() in _BINARY_WORDS | {"not"}):
@@ -153,16 +158,17 @@ def _check_expression(instance: QualityRule, attribute: attrs.Attribute[str], va
         )
 
 
+class _UnknownAction(str):
+    """An action name no :class:`Action` has; :class:`QualityRule` reports it with its name."""
+
+
 def _to_action(value: Action | str) -> Action:
     if isinstance(value, Action):
         return value
     try:
         return Action(str(value).lower())
-    except ValueError as exc:
-        choices = ", ".join(a.value for a in Action)
-        raise RuleDefinitionError(
-            f"unknown rule action {value!r}; choose one of {choices}"
-        ) from exc
+    except ValueError:
+        return cast(Action, _UnknownAction(value))
 
 
 @attrs.frozen
@@ -191,6 +197,13 @@ class QualityRule:
     expression: str = attrs.field(validator=_check_expression)
     action: Action = attrs.field(default=Action.WARN, converter=_to_action)
     description: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        if isinstance(self.action, _UnknownAction):
+            choices = ", ".join(a.value for a in Action)
+            raise RuleDefinitionError(
+                f"rule {self.name!r}: unknown action {str(self.action)!r}; choose one of {choices}"
+            )
 
     def check(self, spark: SparkSession, schema: StructType, table: str | None = None) -> None:
         """Check the expression against a schema with Spark's own parser and analyzer.
