@@ -13,7 +13,7 @@ Example:
     >>> landing = Path(lakehouse, "landing")
     >>> landing.mkdir()
     >>> _ = (landing / "day1.json").write_text(
-    ...     '{"order_id": "o1", "amount": 9.5}\\n{"order_id": "o2", "amount": "lots"}\\n'
+    ...     '{"order_id": "o1", "amount": 9.5}\n{"order_id": "o2", "amount": "lots"}\n'
     ... )
     >>> raw_orders = Table("orders", "bronze", schema="order_id STRING NOT NULL, amount DOUBLE")
     >>> result = ingest_files(spark, raw_orders, FileSource(landing, "json"), lakehouse)
