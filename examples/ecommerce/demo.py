@@ -8,6 +8,7 @@ what the generator wrote.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -76,6 +77,22 @@ def reconcile(spark: SparkSession, root: str, manifest: Manifest) -> list[Reconc
     return result
 
 
+def _existing_manifest(landing: Path, seed: int, transactions: int) -> Manifest | None:
+    path = landing / "manifest.json"
+    if not path.exists():
+        return None
+    manifest = Manifest.read(path)
+    if manifest.seed != seed or manifest.records("transactions") != transactions:
+        return None
+    return manifest
+
+
+def _clear_lakehouse(root: Path) -> None:
+    """Remove the demo's tables (only the layer folders: the root may hold other things)."""
+    for layer in ("bronze", "silver", "gold", "_medallion"):
+        shutil.rmtree(root / layer, ignore_errors=True)
+
+
 def _print_run(run: RunResult) -> None:
     print(f"\nrun {run.run_id}: {'succeeded' if run.succeeded else 'FAILED'}")
     for step in run.steps:
@@ -102,19 +119,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--transactions", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--bad-share", type=float, default=0.02)
+    parser.add_argument(
+        "--regenerate",
+        action="store_true",
+        help="write new raw files (and start a new lakehouse) even if matching ones exist",
+    )
     args = parser.parse_args(argv)
 
     clock = time.perf_counter()
-    manifest = generate(
-        args.landing, transactions=args.transactions, seed=args.seed, bad_share=args.bad_share
-    )
-    print(
-        f"generated {sum(f.records for f in manifest.files):,} records in "
-        f"{len(manifest.files)} files under {args.landing} ({time.perf_counter() - clock:.1f}s)"
-    )
+    root = str(Path(args.lakehouse).resolve())
+    manifest = _existing_manifest(Path(args.landing), args.seed, args.transactions)
+    if manifest is None or args.regenerate:
+        manifest = generate(
+            args.landing, transactions=args.transactions, seed=args.seed, bad_share=args.bad_share
+        )
+        _clear_lakehouse(Path(root))
+        print(
+            f"generated {sum(f.records for f in manifest.files):,} records in "
+            f"{len(manifest.files)} files under {args.landing} "
+            f"({time.perf_counter() - clock:.1f}s); new lakehouse at {root}"
+        )
+    else:
+        print(
+            f"reusing the files under {args.landing} (seed {manifest.seed}); files already "
+            "ingested are skipped (pass --regenerate for new data)"
+        )
 
     spark = spark_session("medallion-ecommerce-demo")
-    root = str(Path(args.lakehouse).resolve())
     pipeline.dry_run(root, spark=spark)
     run = pipeline.run(spark, root, params={"landing": str(Path(args.landing).resolve())})
     _print_run(run)
