@@ -21,8 +21,10 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "ConcurrentWriteError",
     "CycleError",
     "DeltaNotConfiguredError",
+    "DeltaOperationError",
     "IngestError",
     "JarResolutionError",
     "MedallionError",
@@ -31,6 +33,7 @@ __all__ = [
     "PipelineError",
     "RuleDefinitionError",
     "SchemaError",
+    "SchemaEvolutionError",
     "SessionError",
     "StepFailedError",
     "TableDefinitionError",
@@ -56,6 +59,26 @@ class RuleDefinitionError(MedallionError, ValueError):
 
 class SchemaError(MedallionError, ValueError):
     """A schema cannot be parsed, or data does not fit the schema it must have."""
+
+
+class SchemaEvolutionError(SchemaError):
+    """Data written to a table differs from its schema in a way the table does not allow.
+
+    Attributes:
+        changes: Every difference found (:class:`~medallion.schema.SchemaChange`).
+    """
+
+    def __init__(self, message: str, changes: tuple[Any, ...] = ()) -> None:
+        super().__init__(message)
+        self.changes = changes
+
+
+class ConcurrentWriteError(MedallionError, RuntimeError):
+    """A write kept conflicting with concurrent writes to the same table, retries included."""
+
+
+class DeltaOperationError(MedallionError, ValueError):
+    """A Delta operation was asked for something it cannot do (a bad version, a short VACUUM)."""
 
 
 class SessionError(MedallionError, RuntimeError):

@@ -22,8 +22,9 @@ import attrs
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from medallion.errors import SchemaError
+from medallion.errors import SchemaEvolutionError
 from medallion.layers import WriteMode
+from medallion.schema import schema_changes
 from medallion.table import Table
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ __all__ = [
     "create_table",
     "last_commit",
     "read_table",
+    "stored_schema",
     "table_exists",
     "write_table",
 ]
@@ -151,64 +153,77 @@ def read_table(spark: SparkSession, table: Table, root: str | os.PathLike[str]) 
     return spark.read.format("delta").load(table.location(root))
 
 
-_WIDENINGS: dict[type[T.DataType], tuple[type[T.DataType], ...]] = {
-    T.ByteType: (T.ShortType, T.IntegerType, T.LongType, T.DoubleType),
-    T.ShortType: (T.IntegerType, T.LongType, T.DoubleType),
-    T.IntegerType: (T.LongType, T.DoubleType),
-    T.LongType: (),
-    T.FloatType: (T.DoubleType,),
-    T.DateType: (T.TimestampType,),
-}
+def conform(
+    df: DataFrame,
+    table: Table,
+    stored: T.StructType | None = None,
+) -> DataFrame:
+    """Shape a DataFrame to a table's schema: its column order, safe widenings, nulls for gaps.
 
-
-def conform(df: DataFrame, table: Table) -> DataFrame:
-    """Select a DataFrame's columns in the order of the table's schema, widening safe types.
-
-    Integer and float types widen to larger ones and dates to timestamps; any other difference,
-    a missing column, or a column the schema lacks is an error.
+    Columns come in the order of the table; a type that widens without loss (``INT`` to
+    ``BIGINT``, ``DATE`` to ``TIMESTAMP``) is cast; a non-key column the data lacks is written as
+    null. New columns are kept (after the table's) only when the table allows schema evolution.
+    Anything else, narrowing a type or a missing key above all, is refused.
 
     Args:
         df: The data to write.
         table: The table it is written to; a table without a schema accepts ``df`` as it is.
+        stored: The schema the table has in Delta now, when it exists (it may have more
+            columns than declared, after evolution); defaults to the declared schema.
 
     Returns:
         The conformed DataFrame.
 
     Raises:
-        SchemaError: Listing every column that is missing, extra or of an incompatible type.
+        SchemaEvolutionError: Listing every difference, when one is not allowed.
     """
-    schema = table.storage_schema
+    schema = stored if stored is not None else table.storage_schema
     if schema is None:
         return df
+    changes = schema_changes(schema, df.schema, table.primary_keys)
+    refused = [
+        c for c in changes if not c.compatible or (c.kind == "added" and not table.schema_evolution)
+    ]
+    if refused:
+        hint = (
+            " (declare the table with schema_evolution=True to add new columns)"
+            if all(c.kind == "added" for c in refused)
+            else ""
+        )
+        raise SchemaEvolutionError(
+            f"table {table.qualified_name!r}: the data does not fit the schema: "
+            + "; ".join(str(c) for c in refused)
+            + hint,
+            tuple(refused),
+        )
     actual = {f.name.lower(): f for f in df.schema.fields}
-    problems: list[str] = []
     columns = []
     for field in schema.fields:
         source = actual.get(field.name.lower())
         if source is None:
-            problems.append(f"column {field.name!r} is missing")
-            continue
-        if source.dataType == field.dataType:
+            columns.append(F.lit(None).cast(field.dataType).alias(field.name))
+        elif source.dataType == field.dataType:
             columns.append(F.col(f"`{source.name}`").alias(field.name))
-        elif type(field.dataType) in _WIDENINGS.get(type(source.dataType), ()):
-            columns.append(F.col(f"`{source.name}`").cast(field.dataType).alias(field.name))
         else:
-            problems.append(
-                f"column {field.name!r} is {source.dataType.simpleString()}, "
-                f"the table has {field.dataType.simpleString()}"
-            )
-    expected = {f.name.lower() for f in schema.fields}
-    problems.extend(
-        f"column {f.name!r} is not in the table's schema"
-        for f in df.schema.fields
-        if f.name.lower() not in expected
-    )
-    if problems:
-        raise SchemaError(
-            f"table {table.qualified_name!r}: the data does not fit the schema: "
-            + "; ".join(problems)
-        )
+            columns.append(F.col(f"`{source.name}`").cast(field.dataType).alias(field.name))
+    known = {f.name.lower() for f in schema.fields}
+    columns.extend(F.col(f"`{f.name}`") for f in df.schema.fields if f.name.lower() not in known)
     return df.select(*columns)
+
+
+def stored_schema(spark: SparkSession, location: str) -> T.StructType | None:
+    """The schema a Delta table has now (read from its log), or ``None`` if there is no table.
+
+    Args:
+        spark: Any Delta-ready SparkSession.
+        location: The table's path or URI.
+
+    Returns:
+        The schema, or ``None``.
+    """
+    if not table_exists(spark, location):
+        return None
+    return spark.read.format("delta").load(location).schema
 
 
 def last_commit(spark: SparkSession, location: str) -> tuple[int, str, Mapping[str, str]]:
@@ -247,10 +262,11 @@ def write_table(
 ) -> WriteResult:
     """Write a DataFrame to a table the way its layer (or declared write mode) prescribes.
 
-    ``APPEND`` adds rows, ``MERGE`` upserts on the primary keys, ``OVERWRITE`` replaces the
-    table and ``REPLACE_PARTITIONS`` replaces only the partitions present in ``df``. The table
-    is created first if needed, and the data is conformed to its schema (:func:`conform`).
-    Each write is one Delta commit, tagged with ``run_id`` in the commit's ``userMetadata``.
+    ``APPEND`` adds rows, ``MERGE`` upserts on the primary keys (see
+    :meth:`medallion.DeltaOps.merge`), ``OVERWRITE`` replaces the table and
+    ``REPLACE_PARTITIONS`` replaces only the partitions present in ``df``. The table is created
+    first if needed and the data conformed to its schema (:func:`conform`). Each write is one
+    Delta commit, tagged with ``run_id`` in the commit's ``userMetadata``.
 
     Args:
         df: The rows to write.
@@ -263,75 +279,8 @@ def write_table(
         What the write did, from the commit's operation metrics.
 
     Raises:
-        SchemaError: ``df`` does not fit the table's schema.
+        SchemaEvolutionError: ``df`` does not fit the table's schema.
     """
-    from delta.tables import DeltaTable
+    from medallion.delta.ops import DeltaOps
 
-    spark = df.sparkSession
-    write_mode = mode or table.effective_write_mode
-    location = table.location(root)
-    create_table(spark, table, root)
-    data = conform(df, table)
-    exists = table_exists(spark, location)
-    if write_mode is WriteMode.MERGE and exists:
-        keys = table.primary_keys
-        condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
-        (
-            DeltaTable.forPath(spark, location)
-            .alias("t")
-            .merge(data.alias("s"), condition)
-            .whenMatchedUpdateAll()
-            .whenNotMatchedInsertAll()
-            .execute()
-        )
-    else:
-        writer = data.write.format("delta")
-        if run_id:
-            writer = writer.option("userMetadata", _commit_metadata(run_id))
-        if write_mode in (WriteMode.APPEND, WriteMode.MERGE):
-            writer = writer.mode("append")
-        elif write_mode is WriteMode.OVERWRITE:
-            writer = writer.mode("overwrite")
-        else:
-            writer = writer.mode("overwrite").option("partitionOverwriteMode", "dynamic")
-        if not exists and table.partition_by:
-            writer = writer.partitionBy(*table.partition_by)
-        writer.save(location)
-        if table.catalog_name is not None:
-            _register(spark, table, location)
-    version, operation, metrics = last_commit(spark, location)
-    return _result(table, write_mode, version, operation, metrics, run_id)
-
-
-def _metric(metrics: Mapping[str, str], *names: str) -> int:
-    return sum(int(metrics.get(name, 0) or 0) for name in names)
-
-
-def _result(
-    table: Table,
-    mode: WriteMode,
-    version: int,
-    operation: str,
-    metrics: Mapping[str, str],
-    run_id: str | None,
-) -> WriteResult:
-    if operation == "MERGE":
-        return WriteResult(
-            table.qualified_name,
-            mode,
-            version,
-            rows_inserted=_metric(metrics, "numTargetRowsInserted"),
-            rows_updated=_metric(metrics, "numTargetRowsUpdated"),
-            rows_deleted=_metric(metrics, "numTargetRowsDeleted"),
-            run_id=run_id,
-        )
-    return WriteResult(
-        table.qualified_name,
-        mode,
-        version,
-        rows_inserted=_metric(metrics, "numOutputRows"),
-        rows_deleted=_metric(metrics, "numRemovedRows", "numDeletedRows")
-        if mode is not WriteMode.APPEND
-        else 0,
-        run_id=run_id,
-    )
+    return DeltaOps.of(df.sparkSession, table, root).write(df, mode, run_id=run_id)

@@ -16,13 +16,24 @@ Example:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
+import attrs
 from pyspark.sql import types as T
 
 from medallion._typing import SchemaLike
 from medallion.errors import SchemaError
 
-__all__ = ["as_string_schema", "column_names", "parse_ddl", "to_ddl", "to_struct_type"]
+__all__ = [
+    "SchemaChange",
+    "as_string_schema",
+    "column_names",
+    "parse_ddl",
+    "schema_changes",
+    "to_ddl",
+    "to_struct_type",
+    "widens_safely",
+]
 
 _PRIMITIVES: dict[str, T.DataType] = {
     "string": T.StringType(),
@@ -310,3 +321,140 @@ def as_string_schema(schema: T.StructType) -> T.StructType:
         '`a` STRING'
     """
     return T.StructType([T.StructField(f.name, T.StringType(), True) for f in schema.fields])
+
+
+_SAFE_WIDENINGS: dict[type[T.DataType], tuple[type[T.DataType], ...]] = {
+    T.ByteType: (T.ShortType, T.IntegerType, T.LongType, T.FloatType, T.DoubleType),
+    T.ShortType: (T.IntegerType, T.LongType, T.FloatType, T.DoubleType),
+    T.IntegerType: (T.LongType, T.DoubleType),
+    T.FloatType: (T.DoubleType,),
+    T.DateType: (T.TimestampType, T.TimestampNTZType),
+}
+
+
+def widens_safely(source: T.DataType, target: T.DataType) -> bool:
+    """Whether every value of ``source`` converts to ``target`` without loss.
+
+    Args:
+        source: The incoming type.
+        target: The stored type.
+
+    Returns:
+        ``True`` for equal types and for widenings (``INT`` to ``BIGINT``, ``FLOAT`` to
+        ``DOUBLE``, ``DATE`` to ``TIMESTAMP``, a decimal to a wider decimal).
+
+    Example:
+        >>> widens_safely(T.IntegerType(), T.LongType())
+        True
+        >>> widens_safely(T.LongType(), T.IntegerType())
+        False
+    """
+    if source == target:
+        return True
+    if isinstance(source, T.DecimalType) and isinstance(target, T.DecimalType):
+        return (
+            target.scale >= source.scale
+            and target.precision - target.scale >= source.precision - source.scale
+        )
+    return type(target) in _SAFE_WIDENINGS.get(type(source), ())
+
+
+@attrs.frozen
+class SchemaChange:
+    """One difference between a table's schema and the schema of data written to it.
+
+    Attributes:
+        column: The column's name.
+        kind: ``"added"`` (new in the data), ``"missing"`` (absent from the data),
+            ``"widened"`` (a type that converts without loss) or ``"retyped"`` (one that does
+            not).
+        stored: The column's type in the table, if it has the column.
+        incoming: The column's type in the data, if the data has it.
+        key: Whether the column is a primary key.
+    """
+
+    column: str
+    kind: str
+    stored: str | None
+    incoming: str | None
+    key: bool = False
+
+    @property
+    def compatible(self) -> bool:
+        """Whether the change can be applied without losing or corrupting data.
+
+        New columns (added when the table allows schema evolution), missing non-key columns
+        (written as null) and widenings are compatible; a missing key or any other retyping is
+        not.
+        """
+        if self.kind == "retyped":
+            return False
+        return not (self.kind == "missing" and self.key)
+
+    def __str__(self) -> str:
+        what = "key column" if self.key else "column"
+        if self.kind == "added":
+            return f"{what} {self.column!r} ({self.incoming}) is new"
+        if self.kind == "missing":
+            return f"{what} {self.column!r} ({self.stored}) is missing from the data"
+        if self.kind == "widened":
+            return f"{what} {self.column!r} widens from {self.incoming} to {self.stored}"
+        return (
+            f"{what} {self.column!r}: {self.incoming} in the data cannot be stored as "
+            f"{self.stored} without loss"
+        )
+
+
+def schema_changes(
+    stored: T.StructType, incoming: T.StructType, keys: Iterable[str] = ()
+) -> tuple[SchemaChange, ...]:
+    """Every top-level difference between a stored schema and incoming data's schema.
+
+    Column names are compared case-insensitively, as Spark does by default.
+
+    Args:
+        stored: The table's schema.
+        incoming: The data's schema.
+        keys: The table's primary keys.
+
+    Returns:
+        The changes, stored columns first (in order), then new columns.
+
+    Example:
+        >>> stored = parse_ddl("id BIGINT, n BIGINT, price DOUBLE")
+        >>> incoming = parse_ddl("id INT, price STRING, m INT")
+        >>> for change in schema_changes(stored, incoming, keys=["id"]):
+        ...     print(change.compatible, change)
+        True key column 'id' widens from int to bigint
+        True column 'n' (bigint) is missing from the data
+        False column 'price': string in the data cannot be stored as double without loss
+        True column 'm' (int) is new
+    """
+    key_names = {k.lower() for k in keys}
+    by_name = {f.name.lower(): f for f in incoming.fields}
+    stored_names = {f.name.lower() for f in stored.fields}
+    changes: list[SchemaChange] = []
+    for field in stored.fields:
+        is_key = field.name.lower() in key_names
+        other = by_name.get(field.name.lower())
+        if other is None:
+            changes.append(
+                SchemaChange(field.name, "missing", field.dataType.simpleString(), None, is_key)
+            )
+        elif other.dataType != field.dataType:
+            kind = "widened" if widens_safely(other.dataType, field.dataType) else "retyped"
+            changes.append(
+                SchemaChange(
+                    field.name,
+                    kind,
+                    field.dataType.simpleString(),
+                    other.dataType.simpleString(),
+                    is_key,
+                )
+            )
+    changes.extend(
+        SchemaChange(f.name, "added", None, f.dataType.simpleString(), f.name.lower() in key_names)
+        for f in incoming.fields
+        if f.name.lower() not in stored_names
+    )
+    return tuple(changes)

@@ -161,6 +161,8 @@ class Table:
             (``"shop.silver_orders"``); its data stays at :meth:`location`.
         write_mode: How step outputs are written; ``None`` takes the layer's convention (and
             ``REPLACE_PARTITIONS`` for a partitioned gold table).
+        schema_evolution: Whether writes and merges may add columns the table does not have
+            yet. Narrowing a type or dropping a key is refused either way.
     """
 
     name: str
@@ -174,6 +176,7 @@ class Table:
     rules: tuple[QualityRule, ...] = attrs.field(default=(), converter=_rules)
     catalog_name: str | None = None
     write_mode: WriteMode | None = attrs.field(default=None, converter=_write_mode)
+    schema_evolution: bool = False
 
     def __attrs_post_init__(self) -> None:
         where = f"table {self.name!r}"

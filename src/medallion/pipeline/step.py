@@ -23,6 +23,8 @@ __all__ = ["Step", "StepContext", "StepFunction", "StepOutput"]
 #: What a step function returns: rows for medallion to write the way the table's layer
 #: prescribes, or the result of a write the step made itself (``ingest_files``, say).
 StepOutput = Union["DataFrame", WriteResult]
+
+
 def _params(value: Mapping[str, object] | None) -> Mapping[str, str]:
     return MappingProxyType({str(k): str(v) for k, v in dict(value or {}).items()})
 
