@@ -21,12 +21,14 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import random
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -68,6 +70,7 @@ _R = TypeVar("_R")
 #: VACUUM refuses a retention shorter than this unless forced (Delta's own default).
 SAFE_RETENTION_HOURS = 168.0
 _USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
+_SHARED_SESSION_LOCK = threading.Lock()
 
 
 @attrs.frozen
@@ -548,16 +551,13 @@ class DeltaOps:
                 time.sleep(self.retry.delay(attempt))
         raise AssertionError("unreachable")
 
-    def _session_with_tags(self, tags: Mapping[str, Any]) -> SparkSession:
-        """A session whose commits carry ``tags`` as userMetadata.
-
-        A child session, so the setting is not shared with concurrent writes of the parent.
-        """
+    def _session_with_tags(
+        self, tags: Mapping[str, Any]
+    ) -> contextlib.AbstractContextManager[SparkSession]:
+        """A session whose commits carry ``tags`` as userMetadata (MERGE reads it only there)."""
         if not any(v is not None for v in tags.values()):
-            return self.spark
-        child = self.spark.newSession()
-        child.conf.set(_USER_METADATA, _metadata_json(tags))
-        return child
+            return contextlib.nullcontext(self.spark)
+        return _session_with(self.spark, {_USER_METADATA: _metadata_json(tags)})
 
     def _result(self, mode: WriteMode, run_id: str | None, before: int | None) -> WriteResult:
         commit = self.last_commit()
@@ -731,10 +731,9 @@ class DeltaOps:
         if not self.exists():
             first = self.write(prepared, WriteMode.APPEND, run_id=run_id, tags=tags)
             return _merge_result(first, first.rows_inserted, counts)
-        session = self._session_with_tags(tagged)
         before = self.version()
 
-        def attempt() -> None:
+        def attempt(session: SparkSession) -> None:
             condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in key_columns)
             builder = self.delta_table(session).alias("t").merge(prepared.alias("s"), condition)
             if delete_when:
@@ -755,7 +754,8 @@ class DeltaOps:
                 builder = builder.withSchemaEvolution()
             builder.execute()
 
-        self._retrying("MERGE", attempt)
+        with self._session_with_tags(tagged) as session:
+            self._retrying("MERGE", lambda: attempt(session))
         return self._merge_outcome(run_id, before, counts)
 
     def merge_scd2(
@@ -847,11 +847,10 @@ class DeltaOps:
             first = self.write(rows, WriteMode.APPEND, run_id=run_id, tags=tags)
             return _merge_result(first, first.rows_inserted, counts)
         data, evolves = self._conformed(rows)
-        session = self._session_with_tags({"medallion_run_id": run_id, **(tags or {})})
         before = self.version()
         merge_keys = [f"__medallion_key_{i}" for i in range(len(key_columns))]
 
-        def attempt() -> None:
+        def attempt(session: SparkSession) -> None:
             current = self.delta_table(session).toDF().where(F.col(f"`{is_current}`"))
             changed = (
                 data.alias("s")
@@ -894,7 +893,8 @@ class DeltaOps:
                 builder = builder.withSchemaEvolution()
             builder.execute()
 
-        self._retrying("SCD2 MERGE", attempt)
+        with self._session_with_tags({"medallion_run_id": run_id, **(tags or {})}) as session:
+            self._retrying("SCD2 MERGE", lambda: attempt(session))
         outcome = self._merge_outcome(run_id, before, counts)
         # The staged source holds changed keys twice (close + new version): count keys once.
         return attrs.evolve(
@@ -1159,14 +1159,45 @@ class DeltaOps:
                 "travel still need could be deleted. Pass force=True to do it anyway"
             )
         check = "spark.databricks.delta.retentionDurationCheck.enabled"
-        session = self.spark.newSession() if force else self.spark
-        if force:
-            session.conf.set(check, "false")
+        settings = {check: "false"} if force else {}
         statement = f"VACUUM {self._sql_identifier()} RETAIN {retention_hours:g} HOURS"
-        listed = session.sql(statement + " DRY RUN").count()
-        if not dry_run and listed:
-            session.sql(statement).collect()
+        with _session_with(self.spark, settings) as session:
+            listed = session.sql(statement + " DRY RUN").count()
+            if not dry_run and listed:
+                session.sql(statement).collect()
         return VacuumResult(retention_hours, int(listed), dry_run)
+
+
+@contextlib.contextmanager
+def _session_with(spark: SparkSession, settings: Mapping[str, str]) -> Iterator[SparkSession]:
+    """A session with some SQL settings changed, leaving ``spark`` itself untouched.
+
+    A child session keeps the settings away from concurrent work on ``spark``. Where child
+    sessions are not available (Spark Connect) the settings are made on ``spark`` itself, under
+    a lock, and restored afterwards.
+    """
+    if not settings:
+        yield spark
+        return
+    try:
+        child = spark.newSession()
+    except Exception:  # Spark Connect sessions cannot spawn children.
+        with _SHARED_SESSION_LOCK:
+            previous = {key: spark.conf.get(key, None) for key in settings}
+            for key, value in settings.items():
+                spark.conf.set(key, value)
+            try:
+                yield spark
+            finally:
+                for key, old in previous.items():
+                    if old is None:
+                        spark.conf.unset(key)
+                    else:
+                        spark.conf.set(key, old)
+        return
+    for key, value in settings.items():
+        child.conf.set(key, value)
+    yield child
 
 
 def _null_key(keys: Sequence[str]) -> Column:
