@@ -10,7 +10,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.medallion-installed
 
-.PHONY: setup demo test lint jars clean
+.PHONY: setup demo test lint jars clean delta-features
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,3 +35,6 @@ jars: setup
 
 clean:
 	rm -rf lakehouse data spark-warehouse metastore_db derby.log
+
+delta-features: setup
+	$(PY) -m examples.ecommerce.delta_features

@@ -466,3 +466,17 @@ def test_a_failed_write_leaves_the_previous_version(spark: SparkSession, items: 
     assert items.version() == before
     same(items.read(), items.read(version=before))
     assert items.read().count() == 3
+
+
+def test_time_travel_with_a_session_time_zone_other_than_the_process_one(
+    spark: SparkSession, items: DeltaOps
+) -> None:
+    commits = {c.version: c.timestamp for c in items.history()}
+    between = commits[1] + (commits[2] - commits[1]) / 2
+    spark.conf.set("spark.sql.session.timeZone", "America/New_York")
+    try:
+        same(items.read(timestamp=between), items.read(version=1))
+        aware = between.astimezone(dt.timezone.utc)
+        same(items.read(timestamp=aware), items.read(version=1))
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", "UTC")

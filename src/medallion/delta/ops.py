@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import attrs
 from pyspark.sql import Column, Window
@@ -99,7 +100,8 @@ class Commit:
 
     Attributes:
         version: The version the commit created.
-        timestamp: When it was committed (session time zone).
+        timestamp: When it was committed: a naive datetime in the Python process's local time
+            zone, as PySpark returns timestamps (``read(timestamp=...)`` accepts it as is).
         operation: ``WRITE``, ``MERGE``, ``OPTIMIZE``, ``RESTORE``, ...
         parameters: The operation's parameters.
         metrics: The operation's metrics (``numOutputRows``, ``numTargetRowsUpdated``, ...).
@@ -430,8 +432,9 @@ class DeltaOps:
 
         Args:
             version: Read this version.
-            timestamp: Read the version current at this time (a datetime, or a string such as
-                ``"2026-01-31 12:00:00"``, in the session time zone).
+            timestamp: Read the version current at this time: a datetime (naive means the
+                process's local time, aware ones are converted), or a string such as
+                ``"2026-01-31 12:00:00"`` in the Spark session's time zone.
 
         Returns:
             The rows.
@@ -453,7 +456,7 @@ class DeltaOps:
                 )
             reader = reader.option("versionAsOf", version)
         elif timestamp is not None:
-            reader = reader.option("timestampAsOf", _timestamp_text(timestamp))
+            reader = reader.option("timestampAsOf", _timestamp_text(timestamp, self.spark))
         if self.by_name:
             return reader.table(self.location)
         return reader.load(self.location)
@@ -487,7 +490,7 @@ class DeltaOps:
             self._retrying("RESTORE", lambda: target.restoreToVersion(version))
         else:
             assert timestamp is not None
-            text = _timestamp_text(timestamp)
+            text = _timestamp_text(timestamp, self.spark)
             self._retrying("RESTORE", lambda: target.restoreToTimestamp(text))
         return self.last_commit()
 
@@ -1195,6 +1198,10 @@ def _session_with(spark: SparkSession, settings: Mapping[str, str]) -> Iterator[
                     else:
                         spark.conf.set(key, old)
         return
+    # A child starts from the static configuration: carry over what was set at runtime.
+    for key, value in spark.conf.getAll.items():
+        if key not in settings and spark.conf.isModifiable(key):
+            child.conf.set(key, value)
     for key, value in settings.items():
         child.conf.set(key, value)
     yield child
@@ -1258,7 +1265,14 @@ def _orderable(data: DataFrame, column: str) -> bool:
     return not isinstance(data_type, (T.MapType, T.VariantType))
 
 
-def _timestamp_text(value: str | dt.datetime) -> str:
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
-    return value
+def _timestamp_text(value: str | dt.datetime, spark: SparkSession) -> str:
+    """A timestamp as text in the session time zone, which is how Spark reads it.
+
+    A naive datetime is taken to be in the Python process's local time zone, as PySpark returns
+    timestamps (``Commit.timestamp`` included).
+    """
+    if isinstance(value, str):
+        return value
+    zone = spark.conf.get("spark.sql.session.timeZone", None) or "UTC"
+    local = value.astimezone(ZoneInfo(zone))
+    return local.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
