@@ -31,6 +31,7 @@ from medallion.errors import (
     DeltaOperationError,
     MedallionError,
     PipelineError,
+    QualityFailedError,
     RuleDefinitionError,
     SchemaError,
     SchemaEvolutionError,
@@ -49,7 +50,15 @@ from medallion.pipeline import (
     StepOutput,
     StepRun,
 )
-from medallion.quality import Action, QualityRule
+from medallion.quality import (
+    Action,
+    QualityResult,
+    QualityRule,
+    RuleKind,
+    RuleMetric,
+    checks,
+    evaluate,
+)
 from medallion.session import delta_builder, ensure_delta, spark_session
 from medallion.table import METADATA_COLUMNS, Table
 
@@ -73,9 +82,13 @@ __all__ = [
     "Pipeline",
     "PipelineError",
     "Plan",
+    "QualityFailedError",
+    "QualityResult",
     "QualityRule",
     "RetryPolicy",
     "RuleDefinitionError",
+    "RuleKind",
+    "RuleMetric",
     "RunResult",
     "SchemaError",
     "SchemaEvolutionError",
@@ -91,9 +104,11 @@ __all__ = [
     "WriteMode",
     "WriteResult",
     "__version__",
+    "checks",
     "create_table",
     "delta_builder",
     "ensure_delta",
+    "evaluate",
     "ingest_files",
     "read_table",
     "spark_session",

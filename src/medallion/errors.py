@@ -31,6 +31,7 @@ __all__ = [
     "MedallionWarning",
     "PipelineDefinitionError",
     "PipelineError",
+    "QualityFailedError",
     "RuleDefinitionError",
     "SchemaError",
     "SchemaEvolutionError",
@@ -79,6 +80,18 @@ class ConcurrentWriteError(MedallionError, RuntimeError):
 
 class DeltaOperationError(MedallionError, ValueError):
     """A Delta operation was asked for something it cannot do (a bad version, a short VACUUM)."""
+
+
+class QualityFailedError(MedallionError):
+    """A ``fail`` quality rule failed, or too many rows were quarantined; nothing was written.
+
+    Attributes:
+        metrics: The metrics of every rule of the batch.
+    """
+
+    def __init__(self, message: str, metrics: tuple[Any, ...] = ()) -> None:
+        super().__init__(message)
+        self.metrics = metrics
 
 
 class SessionError(MedallionError, RuntimeError):

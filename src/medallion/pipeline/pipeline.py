@@ -15,6 +15,7 @@ from medallion.errors import PipelineDefinitionError, StepFailedError
 from medallion.io import WriteResult, create_table, table_exists, write_table
 from medallion.pipeline import graph
 from medallion.pipeline.step import Step, StepContext, StepFunction
+from medallion.quality.engine import RuleMetric
 from medallion.table import Table, resolve_root
 
 if TYPE_CHECKING:
@@ -88,6 +89,10 @@ class StepRun:
         seconds: Wall time of the step.
         write: What the step wrote, when it succeeded.
         error: The error's message, when it failed.
+        rows_read: Rows the step's quality checks evaluated (``None`` without checks).
+        rows_quarantined: Rows sent to the quarantine table.
+        rows_dropped: Rows removed by ``drop`` rules.
+        rule_metrics: How each quality rule fared.
     """
 
     step: str
@@ -96,6 +101,10 @@ class StepRun:
     seconds: float = 0.0
     write: WriteResult | None = None
     error: str | None = None
+    rows_read: int | None = None
+    rows_quarantined: int = 0
+    rows_dropped: int = 0
+    rule_metrics: tuple[RuleMetric, ...] = ()
 
 
 @attrs.frozen
@@ -395,6 +404,8 @@ class Pipeline:
                 else:
                     written = write_table(output, step.table, plan.root, run_id=run)
             except Exception as exc:
+                for checked in ctx.quality:
+                    checked.release()
                 failure = (step, exc)
                 runs.append(
                     StepRun(
@@ -406,6 +417,8 @@ class Pipeline:
                     )
                 )
                 continue
+            for checked in ctx.quality:
+                checked.release()
             runs.append(
                 StepRun(
                     step.name,
@@ -413,6 +426,10 @@ class Pipeline:
                     "succeeded",
                     time.perf_counter() - clock,
                     write=written,
+                    rows_read=sum(q.rows_read for q in ctx.quality) if ctx.quality else None,
+                    rows_quarantined=sum(q.rows_quarantined for q in ctx.quality),
+                    rows_dropped=sum(q.rows_dropped for q in ctx.quality),
+                    rule_metrics=tuple(m for q in ctx.quality for m in q.metrics),
                 )
             )
         result = RunResult(run, self.name, started, _utcnow(), tuple(runs))

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Union
 import attrs
 
 from medallion.errors import PipelineError
-from medallion.io import WriteResult, read_table
+from medallion.io import WriteResult, read_table, table_exists
+from medallion.quality.engine import QualityResult, evaluate
+from medallion.quality.quarantine import write_quarantine
 from medallion.table import Table
 
 if TYPE_CHECKING:
@@ -62,6 +64,52 @@ class StepContext:
     table: Table
     inputs: tuple[Table, ...] = ()
     params: Mapping[str, str] = attrs.field(factory=dict, converter=_params, hash=False)
+    quality: list[QualityResult] = attrs.field(factory=list, eq=False, hash=False, repr=False)
+
+    def check(
+        self,
+        df: DataFrame,
+        *,
+        source: str | None = None,
+        max_quarantine_share: float | None = None,
+    ) -> DataFrame:
+        """Apply the table's quality rules to ``df`` and quarantine the rows that fail.
+
+        Reference rules read their tables from the lakehouse; unique rules with
+        ``against_target`` read this step's table. Quarantined rows go to the layer's
+        quarantine table with their reasons; the counts are recorded for the run.
+
+        Args:
+            df: The rows the step is about to return.
+            source: Where the rows came from, recorded with quarantined rows.
+            max_quarantine_share: Fail the step when more than this share is quarantined.
+
+        Returns:
+            The rows to write.
+
+        Raises:
+            QualityFailedError: A ``fail`` rule failed, or the share was exceeded.
+        """
+        rules = self.table.rules
+        references = {
+            r.reference.qualified_name: self.read(r.reference)
+            for r in rules
+            if r.reference is not None
+        }
+        target = None
+        if any(r.against_target for r in rules) and table_exists(self.spark, self.location()):
+            target = self.read(self.table)
+        result = evaluate(
+            df,
+            rules,
+            table=self.table.qualified_name,
+            target=target,
+            references=references,
+            max_quarantine_share=max_quarantine_share,
+        )
+        write_quarantine(result, self.table, self.root, run_id=self.run_id, source=source)
+        self.quality.append(result)
+        return result.valid
 
     def param(self, name: str) -> str:
         """A run parameter, or an error naming it and the step's table if it was not given.

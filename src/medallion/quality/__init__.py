@@ -1,5 +1,16 @@
-"""Quality rules: named SQL conditions with an action for the rows that fail them."""
+"""Quality rules: named checks with an action for the rows that fail them, and their engine."""
 
-from medallion.quality.rule import Action, QualityRule
+from medallion.quality import checks
+from medallion.quality.engine import FAILURES_COLUMN, QualityResult, RuleMetric, evaluate
+from medallion.quality.rule import Action, QualityRule, RuleKind
 
-__all__ = ["Action", "QualityRule"]
+__all__ = [
+    "FAILURES_COLUMN",
+    "Action",
+    "QualityResult",
+    "QualityRule",
+    "RuleKind",
+    "RuleMetric",
+    "checks",
+    "evaluate",
+]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, cast
 
 import attrs
@@ -26,9 +27,29 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
     from pyspark.sql.types import StructType
 
-__all__ = ["Action", "QualityRule"]
+    from medallion.table import Table
+
+__all__ = ["Action", "QualityRule", "RuleKind"]
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+
+
+class RuleKind(str, enum.Enum):
+    """How a rule is evaluated.
+
+    Attributes:
+        ROW: ``expression`` is a boolean SQL expression over one row.
+        UNIQUE: ``columns`` identify a row: no two rows of a batch (and, optionally, no row of
+            the target table) may share them.
+        REFERENCE: ``columns`` must exist in ``reference_columns`` of the ``reference`` table.
+        DATASET: ``expression`` is a boolean SQL expression over aggregates of the whole batch
+            (``count(*) > 0``); it passes or fails the batch, not single rows.
+    """
+
+    ROW = "row"
+    UNIQUE = "unique"
+    REFERENCE = "reference"
+    DATASET = "dataset"
 
 
 class Action(str, enum.Enum):
@@ -137,6 +158,10 @@ def lint_expression(expression: str) -> str | None:
     return None
 
 
+def _names(value: str | Iterable[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
 def _check_name(instance: QualityRule, attribute: attrs.Attribute[str], value: str) -> None:
     if not isinstance(value, str) or not _NAME.match(value):
         raise RuleDefinitionError(
@@ -183,9 +208,17 @@ class QualityRule:
     Attributes:
         name: An identifier, unique within its table; it names the rule in errors, metrics and
             quarantined rows.
-        expression: A Spark SQL boolean expression over the table's columns.
+        expression: A Spark SQL boolean expression over the table's columns (for a dataset
+            rule, over aggregates of them; for unique and reference rules, a description).
         action: What happens to a failing row (see :class:`Action`); defaults to ``WARN``.
         description: A sentence for people: what the rule protects.
+        kind: How the rule is evaluated (:class:`RuleKind`); the constructors in
+            :mod:`medallion.quality.checks` set it.
+        columns: The columns of a unique or reference rule.
+        reference: The table a reference rule looks values up in.
+        reference_columns: The columns of ``reference`` that ``columns`` must match.
+        against_target: For a unique rule, also fail rows whose key the target table already
+            holds (for append-only tables).
 
     Example:
         >>> rule = QualityRule("known_status", "status IN ('paid', 'sent')", action="drop")
@@ -197,12 +230,33 @@ class QualityRule:
     expression: str = attrs.field(validator=_check_expression)
     action: Action = attrs.field(default=Action.WARN, converter=_to_action)
     description: str = ""
+    kind: RuleKind = attrs.field(default=RuleKind.ROW, converter=RuleKind)
+    columns: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    reference: Table | None = None
+    reference_columns: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    against_target: bool = False
 
     def __attrs_post_init__(self) -> None:
+        where = f"rule {self.name!r}"
         if isinstance(self.action, _UnknownAction):
             choices = ", ".join(a.value for a in Action)
             raise RuleDefinitionError(
-                f"rule {self.name!r}: unknown action {str(self.action)!r}; choose one of {choices}"
+                f"{where}: unknown action {str(self.action)!r}; choose one of {choices}"
+            )
+        if self.kind in (RuleKind.UNIQUE, RuleKind.REFERENCE) and not self.columns:
+            raise RuleDefinitionError(f"{where}: a {self.kind.value} rule needs columns")
+        if self.kind is RuleKind.REFERENCE:
+            if self.reference is None:
+                raise RuleDefinitionError(f"{where}: a reference rule needs the reference table")
+            if len(self.reference_columns) != len(self.columns):
+                raise RuleDefinitionError(
+                    f"{where}: {len(self.columns)} column(s) cannot reference "
+                    f"{len(self.reference_columns)} column(s) of {self.reference.qualified_name}"
+                )
+        if self.kind is RuleKind.DATASET and self.action not in (Action.WARN, Action.FAIL):
+            raise RuleDefinitionError(
+                f"{where}: a dataset rule judges the whole batch, so its action is warn or fail, "
+                f"not {self.action.value}"
             )
 
     def check(self, spark: SparkSession, schema: StructType, table: str | None = None) -> None:
@@ -224,10 +278,20 @@ class QualityRule:
         from pyspark.sql.types import BooleanType
 
         where = f"table {table!r}, " if table else ""
+        empty = spark.createDataFrame([], schema)
+        if self.kind in (RuleKind.UNIQUE, RuleKind.REFERENCE):
+            missing = [c for c in self.columns if c not in schema.fieldNames()]
+            if missing:
+                raise RuleDefinitionError(
+                    f"{where}rule {self.name!r}: column(s) {', '.join(missing)} are not in the "
+                    "table"
+                )
+            return
         try:
-            data_type = (
-                spark.createDataFrame([], schema).select(F.expr(self.expression)).schema[0].dataType
-            )
+            if self.kind is RuleKind.DATASET:
+                data_type = empty.agg(F.expr(self.expression)).schema[0].dataType
+            else:
+                data_type = empty.select(F.expr(self.expression)).schema[0].dataType
         except PySparkException as exc:
             first_line = str(exc).strip().splitlines()[0]
             raise RuleDefinitionError(

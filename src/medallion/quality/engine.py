@@ -1,0 +1,288 @@
+"""Applying a table's quality rules to a DataFrame in one pass.
+
+Every row-level rule becomes a column holding a failure or null; the failures of a row are
+collected into one array, and one action decides the row's fate (``fail`` over ``quarantine``
+over ``drop`` over ``warn``). One aggregate over the annotated rows counts every rule, every
+fate and every dataset rule; the annotated rows are cached for the writes that follow, so the
+source is read once.
+
+Example:
+    >>> from medallion import QualityRule, evaluate
+    >>> from medallion.quality import checks
+    >>> df = spark.createDataFrame([("a", 1), ("b", -1), (None, 5)], "id STRING, qty INT")
+    >>> rules = [checks.not_null("id"), checks.in_range("qty", 0, None, action="drop")]
+    >>> result = evaluate(df, rules)
+    >>> result.rows_read, result.rows_valid, result.rows_quarantined, result.rows_dropped
+    (3, 1, 1, 1)
+    >>> [(m.rule, m.rows_failed) for m in result.metrics]
+    [('id_not_null', 1), ('qty_in_range', 1)]
+    >>> result.quarantined.select("id", "_quality_failures.rule").collect()
+    [Row(id=None, rule=['id_not_null'])]
+    >>> result.release()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import attrs
+from pyspark import StorageLevel
+from pyspark.sql import Column, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from medallion.errors import MedallionError, QualityFailedError
+from medallion.quality.rule import Action, QualityRule, RuleKind
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+__all__ = ["FAILURES_COLUMN", "QualityResult", "RuleMetric", "evaluate"]
+
+#: The column of a quarantined row that lists the rules it failed.
+FAILURES_COLUMN = "_quality_failures"
+_FATE = "__medallion_fate"
+_ORDER = {Action.FAIL: 4, Action.QUARANTINE: 3, Action.DROP: 2, Action.WARN: 1}
+FAILURE_TYPE = T.StructType(
+    [
+        T.StructField("rule", T.StringType(), False),
+        T.StructField("action", T.StringType(), False),
+        T.StructField("message", T.StringType(), False),
+    ]
+)
+
+
+@attrs.frozen
+class RuleMetric:
+    """How one rule fared on a batch.
+
+    Attributes:
+        rule: The rule's name.
+        action: Its action.
+        kind: Its kind.
+        rows_checked: Rows evaluated (the batch's size).
+        rows_failed: Rows that failed it; for a dataset rule, 0 or 1 (the batch failed).
+    """
+
+    rule: str
+    action: Action
+    kind: RuleKind
+    rows_checked: int
+    rows_failed: int
+
+    @property
+    def passed(self) -> bool:
+        """Whether no row failed the rule."""
+        return self.rows_failed == 0
+
+
+@attrs.frozen
+class QualityResult:
+    """The outcome of :func:`evaluate`: the same fields whatever the rules and actions.
+
+    ``rows_read == rows_valid + rows_quarantined + rows_dropped`` always holds (rows that only
+    failed ``warn`` rules are valid, and counted in ``rows_warned`` too).
+
+    Attributes:
+        valid: The rows to write (columns as given).
+        quarantined: The rows to quarantine: the given columns plus ``_quality_failures``
+            (rule, action and message of each rule the row failed).
+        metrics: One entry per rule, in the order given.
+        rows_read: Rows evaluated.
+        rows_valid: Rows in :attr:`valid`.
+        rows_quarantined: Rows in :attr:`quarantined`.
+        rows_dropped: Rows removed by ``drop`` rules.
+        rows_warned: Valid rows that failed a ``warn`` rule.
+    """
+
+    valid: DataFrame = attrs.field(eq=False, repr=False)
+    quarantined: DataFrame = attrs.field(eq=False, repr=False)
+    metrics: tuple[RuleMetric, ...]
+    rows_read: int
+    rows_valid: int
+    rows_quarantined: int
+    rows_dropped: int
+    rows_warned: int
+    _annotated: DataFrame | None = attrs.field(
+        default=None, eq=False, repr=False, alias="annotated"
+    )
+
+    def metric(self, rule: str) -> RuleMetric:
+        """The metric of one rule, by name.
+
+        Raises:
+            KeyError: No rule of that name was evaluated.
+        """
+        for metric in self.metrics:
+            if metric.rule == rule:
+                return metric
+        raise KeyError(rule)
+
+    def release(self) -> None:
+        """Free the cached rows once :attr:`valid` and :attr:`quarantined` are written."""
+        if self._annotated is not None:
+            self._annotated.unpersist()
+
+
+def _message(rule: QualityRule) -> str:
+    return rule.description or rule.expression
+
+
+def _failure(rule: QualityRule, failed: Column) -> Column:
+    return F.when(
+        failed,
+        F.struct(
+            F.lit(rule.name).alias("rule"),
+            F.lit(rule.action.value).alias("action"),
+            F.lit(_message(rule)).alias("message"),
+        ),
+    )
+
+
+def _key(columns: Sequence[str]) -> list[Column]:
+    return [F.col(f"`{c}`") for c in columns]
+
+
+def evaluate(
+    df: DataFrame,
+    rules: Sequence[QualityRule],
+    *,
+    table: str = "",
+    target: DataFrame | None = None,
+    references: dict[str, DataFrame] | None = None,
+    max_quarantine_share: float | None = None,
+) -> QualityResult:
+    """Apply rules to a DataFrame: valid rows, quarantined rows with reasons, and metrics.
+
+    Args:
+        df: The batch.
+        rules: The rules (usually ``table.rules``).
+        table: The table's name, for errors.
+        target: The rows already in the target table, for unique rules with
+            ``against_target`` (only their key columns are read).
+        references: The referenced tables' rows by qualified name, for reference rules;
+            ``evaluate_table`` fills it from the lakehouse.
+        max_quarantine_share: Fail when more than this share (0 to 1) of the rows is
+            quarantined.
+
+    Returns:
+        The result; call :meth:`QualityResult.release` after writing its rows.
+
+    Raises:
+        QualityFailedError: A ``fail`` rule failed, or too many rows were quarantined; the
+            message names the rules and the counts. Nothing has been written.
+        MedallionError: A reference rule's table is missing from ``references``.
+    """
+    where = f"table {table!r}: " if table else ""
+    columns = list(df.columns)
+    annotated = df
+    failures: list[Column] = []
+    for index, rule in enumerate(rules):
+        if rule.kind is RuleKind.ROW:
+            failures.append(_failure(rule, ~F.coalesce(F.expr(rule.expression), F.lit(False))))
+        elif rule.kind is RuleKind.UNIQUE:
+            flag = f"__medallion_dup_{index}"
+            window = F.count(F.lit(1)).over(Window.partitionBy(*_key(rule.columns)))
+            annotated = annotated.withColumn(flag, window > 1)
+            failed = F.col(flag)
+            if rule.against_target and target is not None:
+                seen = f"__medallion_seen_{index}"
+                keys = target.select(*_key(rule.columns)).distinct().withColumn(seen, F.lit(True))
+                annotated = annotated.join(keys, list(rule.columns), "left")
+                failed = failed | F.coalesce(F.col(seen), F.lit(False))
+            failures.append(_failure(rule, failed))
+        elif rule.kind is RuleKind.REFERENCE:
+            assert rule.reference is not None
+            reference = (references or {}).get(rule.reference.qualified_name)
+            if reference is None:
+                raise MedallionError(
+                    f"{where}rule {rule.name!r} needs the rows of {rule.reference.qualified_name}"
+                )
+            found = f"__medallion_found_{index}"
+            keys = (
+                reference.select(
+                    *[
+                        F.col(f"`{r}`").alias(c)
+                        for c, r in zip(rule.columns, rule.reference_columns, strict=True)
+                    ]
+                )
+                .distinct()
+                .withColumn(found, F.lit(True))
+            )
+            annotated = annotated.join(keys, list(rule.columns), "left")
+            any_null = F.lit(False)
+            for column in rule.columns:
+                any_null = any_null | F.col(f"`{column}`").isNull()
+            failures.append(_failure(rule, ~any_null & F.col(found).isNull()))
+    listed = F.filter(
+        F.array(*failures) if failures else F.array().cast(T.ArrayType(FAILURE_TYPE)),
+        lambda f: f.isNotNull(),
+    )
+    annotated = annotated.withColumn(FAILURES_COLUMN, listed)
+    actions = F.col(f"{FAILURES_COLUMN}.action")
+    fate = F.lit("pass")
+    for action in (Action.WARN, Action.DROP, Action.QUARANTINE, Action.FAIL):
+        fate = F.when(F.array_contains(actions, action.value), F.lit(action.value)).otherwise(fate)
+    annotated = annotated.withColumn(_FATE, fate).select(*columns, FAILURES_COLUMN, _FATE)
+    annotated = annotated.persist(StorageLevel.MEMORY_AND_DISK)
+
+    row_rules = [r for r in rules if r.kind is not RuleKind.DATASET]
+    dataset_rules = [r for r in rules if r.kind is RuleKind.DATASET]
+    aggregates = [F.count(F.lit(1)).alias("rows")]
+    aggregates += [
+        F.count_if(F.col(_FATE) == fate).alias(f"fate_{fate}")
+        for fate in ["pass", *(a.value for a in Action)]
+    ]
+    aggregates += [
+        F.count_if(F.array_contains(F.col(f"{FAILURES_COLUMN}.rule"), r.name)).alias(f"r{i}")
+        for i, r in enumerate(row_rules)
+    ]
+    aggregates += [
+        F.coalesce(F.expr(r.expression), F.lit(False)).alias(f"d{i}")
+        for i, r in enumerate(dataset_rules)
+    ]
+    totals = annotated.agg(*aggregates).first()
+    assert totals is not None
+    rows = int(totals["rows"])
+    metrics: list[RuleMetric] = []
+    row_index = dataset_index = 0
+    for rule in rules:
+        if rule.kind is RuleKind.DATASET:
+            count = 0 if totals[f"d{dataset_index}"] else 1
+            dataset_index += 1
+        else:
+            count = int(totals[f"r{row_index}"])
+            row_index += 1
+        metrics.append(RuleMetric(rule.name, rule.action, rule.kind, rows, count))
+
+    quarantined_rows = int(totals["fate_quarantine"])
+    failing = [m for m in metrics if m.action is Action.FAIL and not m.passed]
+    problems = [
+        f"rule {m.rule!r} failed "
+        + (f"on {m.rows_failed} of {rows} rows" if m.kind is not RuleKind.DATASET else "the batch")
+        for m in failing
+    ]
+    if max_quarantine_share is not None and rows and quarantined_rows / rows > max_quarantine_share:
+        problems.append(
+            f"{quarantined_rows} of {rows} rows ({quarantined_rows / rows:.1%}) were quarantined, "
+            f"over the threshold of {max_quarantine_share:.1%}"
+        )
+    if problems:
+        annotated.unpersist()
+        raise QualityFailedError(
+            f"{where}quality check failed: " + "; ".join(problems), tuple(metrics)
+        )
+
+    fate_column = F.col(_FATE)
+    return QualityResult(
+        valid=annotated.where(fate_column.isin("pass", "warn")).select(*columns),
+        quarantined=annotated.where(fate_column == "quarantine").select(*columns, FAILURES_COLUMN),
+        metrics=tuple(metrics),
+        rows_read=rows,
+        rows_valid=int(totals["fate_pass"]) + int(totals["fate_warn"]),
+        rows_quarantined=quarantined_rows,
+        rows_dropped=int(totals["fate_drop"]),
+        rows_warned=int(totals["fate_warn"]),
+        annotated=annotated,
+    )

@@ -1,0 +1,104 @@
+"""The quarantine Delta table of a layer: rows that failed quality rules, with the reasons."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import TYPE_CHECKING
+
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from medallion.quality.engine import FAILURE_TYPE, FAILURES_COLUMN, QualityResult
+from medallion.table import resolve_root
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from medallion.io import WriteResult
+    from medallion.layers import Layer
+    from medallion.table import Table
+
+__all__ = ["QUARANTINE_SCHEMA", "quarantine_location", "read_quarantine", "write_quarantine"]
+
+#: The columns of a quarantine table.
+QUARANTINE_SCHEMA = T.StructType(
+    [
+        T.StructField("table", T.StringType(), False),
+        T.StructField("run_id", T.StringType(), True),
+        T.StructField("quarantined_at", T.TimestampType(), False),
+        T.StructField("source", T.StringType(), True),
+        T.StructField("failures", T.ArrayType(FAILURE_TYPE, False), False),
+        T.StructField("record", T.StringType(), False),
+    ]
+)
+
+
+def quarantine_location(root: str | os.PathLike[str], layer: Layer) -> str:
+    """Where a layer's quarantine table lives: ``<root>/<layer>/_quarantine``.
+
+    Args:
+        root: The lakehouse root.
+        layer: The layer.
+
+    Returns:
+        The location.
+    """
+    return f"{resolve_root(root).rstrip('/')}/{layer.value}/_quarantine"
+
+
+def write_quarantine(
+    result: QualityResult,
+    table: Table,
+    root: str | os.PathLike[str],
+    *,
+    run_id: str | None = None,
+    source: str | None = None,
+    at: dt.datetime | None = None,
+) -> WriteResult | None:
+    """Append a result's quarantined rows to the layer's quarantine table.
+
+    Each row keeps its values (as JSON in ``record``), the rules it failed with their
+    messages, the table it was meant for, its source and the run.
+
+    Args:
+        result: The evaluation result.
+        table: The table the rows were meant for.
+        root: The lakehouse root.
+        run_id: The run.
+        source: Where the rows came from (a table or file).
+        at: The quarantine time; now (UTC) by default.
+
+    Returns:
+        The write, or ``None`` when nothing was quarantined.
+    """
+    from medallion.delta.ops import DeltaOps
+
+    if result.rows_quarantined == 0:
+        return None
+    when = at or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    columns = [c for c in result.quarantined.columns if c != FAILURES_COLUMN]
+    rows = result.quarantined.select(
+        F.lit(table.qualified_name).alias("table"),
+        F.lit(run_id).cast("string").alias("run_id"),
+        F.lit(when).cast("timestamp").alias("quarantined_at"),
+        F.lit(source).cast("string").alias("source"),
+        F.col(FAILURES_COLUMN).alias("failures"),
+        F.to_json(F.struct(*[F.col(f"`{c}`") for c in columns])).alias("record"),
+    )
+    ops = DeltaOps(rows.sparkSession, quarantine_location(root, table.layer))
+    return ops.write(rows, "append", run_id=run_id)
+
+
+def read_quarantine(spark: SparkSession, root: str | os.PathLike[str], layer: Layer) -> DataFrame:
+    """Read a layer's quarantine table.
+
+    Args:
+        spark: The session.
+        root: The lakehouse root.
+        layer: The layer.
+
+    Returns:
+        The quarantined rows.
+    """
+    return spark.read.format("delta").load(quarantine_location(root, layer))
