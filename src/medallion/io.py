@@ -202,7 +202,9 @@ def conform(
         source = actual.get(field.name.lower())
         if source is None:
             columns.append(F.lit(None).cast(field.dataType).alias(field.name))
-        elif source.dataType == field.dataType:
+        elif source.dataType == field.dataType or not any(
+            c.column == field.name and c.kind == "widened" for c in changes
+        ):
             columns.append(F.col(f"`{source.name}`").alias(field.name))
         else:
             columns.append(F.col(f"`{source.name}`").cast(field.dataType).alias(field.name))

@@ -332,6 +332,19 @@ _SAFE_WIDENINGS: dict[type[T.DataType], tuple[type[T.DataType], ...]] = {
 }
 
 
+def _nullable(data_type: T.DataType) -> T.DataType:
+    """The type with every nested field, element and value nullable (nullability is not type)."""
+    if isinstance(data_type, T.StructType):
+        return T.StructType(
+            [T.StructField(f.name, _nullable(f.dataType), True) for f in data_type.fields]
+        )
+    if isinstance(data_type, T.ArrayType):
+        return T.ArrayType(_nullable(data_type.elementType), True)
+    if isinstance(data_type, T.MapType):
+        return T.MapType(_nullable(data_type.keyType), _nullable(data_type.valueType), True)
+    return data_type
+
+
 def widens_safely(source: T.DataType, target: T.DataType) -> bool:
     """Whether every value of ``source`` converts to ``target`` without loss.
 
@@ -441,7 +454,7 @@ def schema_changes(
             changes.append(
                 SchemaChange(field.name, "missing", field.dataType.simpleString(), None, is_key)
             )
-        elif other.dataType != field.dataType:
+        elif _nullable(other.dataType) != _nullable(field.dataType):
             kind = "widened" if widens_safely(other.dataType, field.dataType) else "retyped"
             changes.append(
                 SchemaChange(

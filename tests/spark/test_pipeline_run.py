@@ -131,3 +131,32 @@ def test_dry_run_with_spark_checks_rules_and_external_inputs(
     assert "input 'silver.events' is produced by no step" in plan.problems[2]
     printed = capsys.readouterr().out
     assert "3 problem(s):" in printed and "make_bad" in printed
+
+
+def test_every_run_is_logged_and_queryable_with_sql(spark: SparkSession, lakehouse: str) -> None:
+    from medallion.pipeline.runlog import run_log_location
+
+    build().run(spark, lakehouse, params={"n": 3}, run_id="ok-run")
+    with pytest.raises(StepFailedError):
+        build(fail_silver=True).run(spark, lakehouse, params={"n": 3}, run_id="bad-run")
+    logged = spark.sql(
+        "SELECT run_id, step, status, rows_written, delta_version, version_before, "
+        "error IS NOT NULL AS has_error "
+        f"FROM delta.`{run_log_location(lakehouse)}` ORDER BY run_started_at, started_at NULLS LAST"
+    )
+    assert_df_equality(
+        logged,
+        spark.createDataFrame(
+            [
+                ("ok-run", "raw", "succeeded", 3, 1, 0, False),
+                ("ok-run", "clean", "succeeded", 3, 1, 0, False),
+                ("ok-run", "by_kind", "succeeded", 2, 1, 0, False),
+                ("bad-run", "raw", "succeeded", 3, 2, 1, False),
+                ("bad-run", "clean", "failed", None, None, 1, True),
+                ("bad-run", "by_kind", "skipped", None, None, None, False),
+            ],
+            "run_id STRING, step STRING, status STRING, rows_written BIGINT, "
+            "delta_version BIGINT, version_before BIGINT, has_error BOOLEAN",
+        ),
+        ignore_nullable=True,
+    )

@@ -14,6 +14,7 @@ import attrs
 from medallion.errors import PipelineDefinitionError, StepFailedError
 from medallion.io import WriteResult, create_table, table_exists, write_table
 from medallion.pipeline import graph
+from medallion.pipeline.runlog import write_run_log
 from medallion.pipeline.step import Step, StepContext, StepFunction
 from medallion.quality.engine import RuleMetric
 from medallion.table import Table, resolve_root
@@ -93,6 +94,10 @@ class StepRun:
         rows_quarantined: Rows sent to the quarantine table.
         rows_dropped: Rows removed by ``drop`` rules.
         rule_metrics: How each quality rule fared.
+        started_at: When the step began (UTC).
+        ended_at: When it ended (UTC).
+        version_before: The table's Delta version before the step (``None`` if it had none);
+            restoring it undoes the step.
     """
 
     step: str
@@ -105,6 +110,9 @@ class StepRun:
     rows_quarantined: int = 0
     rows_dropped: int = 0
     rule_metrics: tuple[RuleMetric, ...] = ()
+    started_at: dt.datetime | None = None
+    ended_at: dt.datetime | None = None
+    version_before: int | None = None
 
 
 @attrs.frozen
@@ -361,6 +369,7 @@ class Pipeline:
         downstream: bool = True,
         run_id: str | None = None,
         params: Mapping[str, object] | None = None,
+        log: bool = True,
     ) -> RunResult:
         """Run the steps (all, or a selection with its downstream steps) in dependency order.
 
@@ -375,6 +384,8 @@ class Pipeline:
             downstream: With ``select``, also run the steps downstream of it.
             run_id: The run's id; a new UUID by default.
             params: Parameters the steps read with :meth:`StepContext.param`.
+            log: Append the run to the lakehouse's run log (``<root>/_medallion/runs``), one
+                row per step, failed and skipped steps included.
 
         Returns:
             The run's result.
@@ -396,8 +407,11 @@ class Pipeline:
                 spark, plan.root, run, started, step.table, step.inputs, dict(params or {})
             )
             clock = time.perf_counter()
+            step_started = _utcnow()
+            version_before: int | None = None
             try:
                 create_table(spark, step.table, plan.root)
+                version_before = _current_version(spark, planned.location)
                 output = step(ctx)
                 if isinstance(output, WriteResult):
                     written = output
@@ -414,6 +428,9 @@ class Pipeline:
                         "failed",
                         time.perf_counter() - clock,
                         error=f"{type(exc).__name__}: {exc}",
+                        started_at=step_started,
+                        ended_at=_utcnow(),
+                        version_before=version_before,
                     )
                 )
                 continue
@@ -430,9 +447,14 @@ class Pipeline:
                     rows_quarantined=sum(q.rows_quarantined for q in ctx.quality),
                     rows_dropped=sum(q.rows_dropped for q in ctx.quality),
                     rule_metrics=tuple(m for q in ctx.quality for m in q.metrics),
+                    started_at=step_started,
+                    ended_at=_utcnow(),
+                    version_before=version_before,
                 )
             )
         result = RunResult(run, self.name, started, _utcnow(), tuple(runs))
+        if log:
+            write_run_log(spark, plan.root, result)
         if failure is not None:
             failed, cause = failure
             error = StepFailedError(
@@ -444,6 +466,13 @@ class Pipeline:
             )
             raise error from cause
         return result
+
+
+def _current_version(spark: SparkSession, location: str) -> int | None:
+    from medallion.delta.ops import DeltaOps
+
+    ops = DeltaOps(spark, location)
+    return ops.version() if ops.exists() else None
 
 
 def _utcnow() -> dt.datetime:

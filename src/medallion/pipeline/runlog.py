@@ -1,0 +1,132 @@
+"""The run log: one Delta row per step of every pipeline run, queryable with Spark SQL.
+
+Example:
+    After a run, ask which rules quarantined rows::
+
+        from medallion.pipeline.runlog import run_log_location
+        spark.sql(f"SELECT run_id, table, status, rows_read, rows_written, rows_quarantined "
+                  f"FROM delta.`{run_log_location('lakehouse')}` ORDER BY started_at")
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from pyspark.sql import types as T
+
+from medallion.table import resolve_root
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from medallion.io import WriteResult
+    from medallion.pipeline.pipeline import RunResult
+
+__all__ = ["RUN_LOG_SCHEMA", "read_run_log", "run_log_location", "write_run_log"]
+
+#: The columns of the run log.
+RUN_LOG_SCHEMA = T.StructType(
+    [
+        T.StructField("run_id", T.StringType(), False),
+        T.StructField("pipeline", T.StringType(), False),
+        T.StructField("step", T.StringType(), False),
+        T.StructField("table", T.StringType(), False),
+        T.StructField("layer", T.StringType(), False),
+        T.StructField("run_started_at", T.TimestampType(), False),
+        T.StructField("started_at", T.TimestampType(), True),
+        T.StructField("ended_at", T.TimestampType(), True),
+        T.StructField("status", T.StringType(), False),
+        T.StructField("error", T.StringType(), True),
+        T.StructField("rows_read", T.LongType(), True),
+        T.StructField("rows_written", T.LongType(), True),
+        T.StructField("rows_quarantined", T.LongType(), False),
+        T.StructField("rows_dropped", T.LongType(), False),
+        T.StructField(
+            "rule_metrics",
+            T.ArrayType(
+                T.StructType(
+                    [
+                        T.StructField("rule", T.StringType(), False),
+                        T.StructField("action", T.StringType(), False),
+                        T.StructField("rows_checked", T.LongType(), False),
+                        T.StructField("rows_failed", T.LongType(), False),
+                    ]
+                ),
+                False,
+            ),
+            False,
+        ),
+        T.StructField("delta_version", T.LongType(), True),
+        T.StructField("version_before", T.LongType(), True),
+    ]
+)
+
+
+def run_log_location(root: str | os.PathLike[str]) -> str:
+    """Where a lakehouse's run log lives: ``<root>/_medallion/runs``.
+
+    Args:
+        root: The lakehouse root.
+
+    Returns:
+        The location.
+    """
+    return f"{resolve_root(root).rstrip('/')}/_medallion/runs"
+
+
+def write_run_log(spark: SparkSession, root: str | os.PathLike[str], run: RunResult) -> WriteResult:
+    """Append one row per step of a run to the run log (one commit).
+
+    Args:
+        spark: The session.
+        root: The lakehouse root.
+        run: The run's result.
+
+    Returns:
+        The write.
+    """
+    from medallion.delta.ops import DeltaOps
+
+    rows = []
+    for step in run.steps:
+        write = step.write
+        rows.append(
+            (
+                run.run_id,
+                run.pipeline,
+                step.step,
+                step.table,
+                step.table.split(".", 1)[0],
+                run.started_at,
+                step.started_at,
+                step.ended_at,
+                step.status,
+                step.error,
+                step.rows_read,
+                write.rows_written if write is not None else None,
+                step.rows_quarantined,
+                step.rows_dropped,
+                [
+                    (m.rule, m.action.value, m.rows_checked, m.rows_failed)
+                    for m in step.rule_metrics
+                ],
+                write.version if write is not None else None,
+                step.version_before,
+            )
+        )
+    frame = spark.createDataFrame(rows, RUN_LOG_SCHEMA)
+    return DeltaOps(spark, run_log_location(root)).write(frame, "append", run_id=run.run_id)
+
+
+def read_run_log(spark: SparkSession, root: str | os.PathLike[str]) -> DataFrame:
+    """Read the run log.
+
+    Args:
+        spark: The session.
+        root: The lakehouse root.
+
+    Returns:
+        One row per step of every run.
+    """
+    return spark.read.format("delta").load(run_log_location(root))
