@@ -163,6 +163,8 @@ class Table:
             ``REPLACE_PARTITIONS`` for a partitioned gold table).
         schema_evolution: Whether writes and merges may add columns the table does not have
             yet. Narrowing a type or dropping a key is refused either way.
+        max_quarantine_share: Fail a step when its quality checks quarantine more than this
+            share (0 to 1) of the rows it read.
     """
 
     name: str
@@ -177,6 +179,7 @@ class Table:
     catalog_name: str | None = None
     write_mode: WriteMode | None = attrs.field(default=None, converter=_write_mode)
     schema_evolution: bool = False
+    max_quarantine_share: float | None = None
 
     def __attrs_post_init__(self) -> None:
         where = f"table {self.name!r}"
@@ -248,6 +251,9 @@ class Table:
             raise TableDefinitionError(
                 f"{where}: write_mode 'replace_partitions' needs partition_by"
             )
+        share = self.max_quarantine_share
+        if share is not None and not 0 <= share <= 1:
+            raise TableDefinitionError(f"{where}: max_quarantine_share must be between 0 and 1")
         if self.layer is Layer.BRONZE and self.write_mode not in (None, WriteMode.APPEND):
             raise TableDefinitionError(f"{where}: bronze tables are append-only")
 

@@ -10,7 +10,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from medallion import Pipeline, StepContext, Table, evaluate, read_table
-from medallion.errors import QualityFailedError
+from medallion.errors import QualityFailedError, StepFailedError
 from medallion.quality import checks
 from medallion.quality.quarantine import read_quarantine
 
@@ -226,3 +226,31 @@ def test_a_step_quarantines_with_reasons_and_reports_counts(
         ignore_row_order=True,
         ignore_nullable=True,
     )
+
+
+def test_a_table_threshold_fails_the_step_and_merge_drops_are_counted(
+    spark: SparkSession, lakehouse: str
+) -> None:
+    strict = Table(
+        "strict_orders",
+        "silver",
+        schema="order_id STRING, qty INT",
+        primary_keys="order_id",
+        rules=[checks.in_range("qty", 1, 10)],
+        max_quarantine_share=0.25,
+    )
+    pipeline = Pipeline("thresholds")
+    rows = [("a", 1), ("a", 2), ("b", 50), ("c", 3)]
+
+    @pipeline.step(strict)
+    def build(ctx: StepContext) -> DataFrame:
+        return ctx.check(spark.createDataFrame(rows, "order_id STRING, qty INT"))
+
+    run = pipeline.run(spark, lakehouse)
+    step = run.steps[0]
+    # 4 read: 1 quarantined, 1 dropped by the MERGE (key "a" twice), 2 written.
+    assert (step.rows_read, step.rows_quarantined, step.rows_dropped) == (4, 1, 1)
+    assert step.write is not None and step.write.rows_written == 2
+    rows.extend([("d", 70), ("e", 80)])
+    with pytest.raises(StepFailedError, match=r"3 of 6 rows \(50.0%\) were quarantined"):
+        pipeline.run(spark, lakehouse)

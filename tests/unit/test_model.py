@@ -877,3 +877,9 @@ def test_every_name_in_medallion_all_resolves(name: str) -> None:
 
 def test_medallion_all_has_no_duplicates() -> None:
     assert len(medallion.__all__) == len(set(medallion.__all__))
+
+
+def test_table_max_quarantine_share_must_be_a_share() -> None:
+    with pytest.raises(TableDefinitionError, match="'t': max_quarantine_share must be between"):
+        Table("t", "gold", max_quarantine_share=1.5)
+    assert Table("t", "gold", max_quarantine_share=0.1).max_quarantine_share == 0.1

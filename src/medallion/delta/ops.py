@@ -521,27 +521,10 @@ class DeltaOps:
     # -- writes ------------------------------------------------------------------------------
 
     def _retrying(self, what: str, action: Callable[[], _R]) -> _R:
-        from delta.exceptions import (
-            ConcurrentAppendException,
-            ConcurrentDeleteDeleteException,
-            ConcurrentDeleteReadException,
-            ConcurrentTransactionException,
-            ConcurrentWriteException,
-            DeltaConcurrentModificationException,
-            MetadataChangedException,
-            ProtocolChangedException,
-        )
+        import delta.exceptions as conflicts_module
 
-        conflicts = (
-            ConcurrentAppendException,
-            ConcurrentDeleteDeleteException,
-            ConcurrentDeleteReadException,
-            ConcurrentTransactionException,
-            ConcurrentWriteException,
-            DeltaConcurrentModificationException,
-            MetadataChangedException,
-            ProtocolChangedException,
-        )
+        # Every exception delta-spark exports is a commit conflict.
+        conflicts = tuple(getattr(conflicts_module, name) for name in conflicts_module.__all__)
         for attempt in range(1, self.retry.attempts + 1):
             try:
                 return action()

@@ -92,7 +92,8 @@ class StepRun:
         error: The error's message, when it failed.
         rows_read: Rows the step's quality checks evaluated (``None`` without checks).
         rows_quarantined: Rows sent to the quarantine table.
-        rows_dropped: Rows removed by ``drop`` rules.
+        rows_dropped: Rows removed by ``drop`` rules, and by a MERGE's de-duplication (duplicate
+            and null keys).
         rule_metrics: How each quality rule fared.
         started_at: When the step began (UTC).
         ended_at: When it ended (UTC).
@@ -445,7 +446,7 @@ class Pipeline:
                     write=written,
                     rows_read=sum(q.rows_read for q in ctx.quality) if ctx.quality else None,
                     rows_quarantined=sum(q.rows_quarantined for q in ctx.quality),
-                    rows_dropped=sum(q.rows_dropped for q in ctx.quality),
+                    rows_dropped=sum(q.rows_dropped for q in ctx.quality) + _merge_drops(written),
                     rule_metrics=tuple(m for q in ctx.quality for m in q.metrics),
                     started_at=step_started,
                     ended_at=_utcnow(),
@@ -466,6 +467,15 @@ class Pipeline:
             )
             raise error from cause
         return result
+
+
+def _merge_drops(written: WriteResult) -> int:
+    """Rows a MERGE dropped before writing: duplicate keys and null keys."""
+    from medallion.delta.ops import MergeResult
+
+    if isinstance(written, MergeResult):
+        return written.duplicates_removed + written.null_keys_dropped
+    return 0
 
 
 def _current_version(spark: SparkSession, location: str) -> int | None:

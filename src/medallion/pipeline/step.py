@@ -82,7 +82,8 @@ class StepContext:
         Args:
             df: The rows the step is about to return.
             source: Where the rows came from, recorded with quarantined rows.
-            max_quarantine_share: Fail the step when more than this share is quarantined.
+            max_quarantine_share: Fail the step when more than this share is quarantined;
+                defaults to the table's ``max_quarantine_share``.
 
         Returns:
             The rows to write.
@@ -105,7 +106,9 @@ class StepContext:
             table=self.table.qualified_name,
             target=target,
             references=references,
-            max_quarantine_share=max_quarantine_share,
+            max_quarantine_share=max_quarantine_share
+            if max_quarantine_share is not None
+            else self.table.max_quarantine_share,
         )
         write_quarantine(result, self.table, self.root, run_id=self.run_id, source=source)
         self.quality.append(result)
