@@ -13,9 +13,7 @@ Example:
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import attrs
@@ -34,7 +32,6 @@ __all__ = [
     "WriteResult",
     "conform",
     "create_table",
-    "last_commit",
     "read_table",
     "stored_schema",
     "table_exists",
@@ -226,32 +223,6 @@ def stored_schema(spark: SparkSession, location: str) -> T.StructType | None:
     if not table_exists(spark, location):
         return None
     return spark.read.format("delta").load(location).schema
-
-
-def last_commit(spark: SparkSession, location: str) -> tuple[int, str, Mapping[str, str]]:
-    """The latest commit of a Delta table: version, operation and operation metrics.
-
-    Args:
-        spark: Any Delta-ready SparkSession.
-        location: The table's path or URI.
-
-    Returns:
-        ``(version, operation, metrics)``.
-    """
-    from delta.tables import DeltaTable
-
-    row = (
-        DeltaTable.forPath(spark, location)
-        .history(1)
-        .select("version", "operation", "operationMetrics")
-        .first()
-    )
-    assert row is not None
-    return int(row["version"]), str(row["operation"]), dict(row["operationMetrics"] or {})
-
-
-def _commit_metadata(run_id: str | None) -> str:
-    return json.dumps({"medallion_run_id": run_id}) if run_id else ""
 
 
 def write_table(

@@ -6,9 +6,9 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 
-from medallion import Table, WriteMode, read_table, write_table
+from medallion import DeltaOps, Table, WriteMode, read_table, write_table
 from medallion.errors import SchemaEvolutionError
-from medallion.io import create_table, last_commit, table_exists
+from medallion.io import create_table, table_exists
 
 CUSTOMERS = Table(
     "customers",
@@ -49,7 +49,8 @@ def test_the_table_is_created_with_its_declared_layout(spark: SparkSession, lake
     assert detail is not None
     assert detail["description"] == "one row per customer"
     assert detail["properties"]["delta.appendOnly"] == "false"
-    assert last_commit(spark, CUSTOMERS.location(lakehouse))[:2] == (0, "CREATE TABLE")
+    commit = DeltaOps.of(spark, CUSTOMERS, lakehouse).last_commit()
+    assert (commit.version, commit.operation) == (0, "CREATE TABLE")
 
 
 def test_gold_overwrites_and_partitioned_gold_replaces_partitions(
@@ -129,7 +130,7 @@ def test_a_missing_non_key_column_is_written_as_null(spark: SparkSession, lakeho
 
 
 def test_catalog_name_registers_the_table(spark: SparkSession, lakehouse: str) -> None:
-    named = Table("named", "gold", schema="k STRING", catalog_name="shop_test.gold_named")
+    named = Table("named", "gold", catalog_name="shop_test.gold_named")
     write_table(spark.createDataFrame([("a",)], "k STRING"), named, lakehouse)
     assert spark.table("shop_test.gold_named").collect()[0]["k"] == "a"
     spark.sql("DROP TABLE shop_test.gold_named")

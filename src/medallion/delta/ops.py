@@ -655,6 +655,9 @@ class DeltaOps:
             self._retrying("write", lambda: writer.saveAsTable(self.location))
         else:
             self._retrying("write", lambda: writer.save(self.location))
+        if not existed:
+            # A table without a declared schema exists only now: register it in the catalog.
+            self._create()
         return self._result(chosen, run_id, before)
 
     def merge(
