@@ -133,6 +133,40 @@ def test_dry_run_with_spark_checks_rules_and_external_inputs(
     assert "3 problem(s):" in printed and "make_bad" in printed
 
 
+def test_dry_run_finds_a_rule_referring_to_a_missing_table(
+    spark: SparkSession, lakehouse: str
+) -> None:
+    from medallion.quality import checks
+
+    customers = Table("customers", "silver", schema="id STRING", primary_keys="id")
+    orders = Table(
+        "orders",
+        "silver",
+        schema="id STRING, customer STRING",
+        primary_keys="id",
+        rules=[checks.exists_in("customer", customers, "id")],
+    )
+    pipeline = Pipeline("refs")
+
+    @pipeline.step(orders)
+    def make_orders(ctx: StepContext) -> DataFrame:
+        raise AssertionError("a dry run must not run steps")
+
+    plan = pipeline.dry_run(lakehouse, spark=spark, echo=False)
+    assert plan.problems == (
+        "table 'silver.orders': rule 'customer_exists_in_customers' refers to "
+        f"'silver.customers', which no planned step produces and has no Delta table at "
+        f"{customers.location(lakehouse)}",
+    )
+
+    @pipeline.step(customers)
+    def make_customers(ctx: StepContext) -> DataFrame:
+        raise AssertionError("a dry run must not run steps")
+
+    assert pipeline.dry_run(lakehouse, spark=spark, echo=False).ok
+    assert not pipeline.dry_run(lakehouse, ["orders"], spark=spark, echo=False).ok
+
+
 def test_every_run_is_logged_and_queryable_with_sql(spark: SparkSession, lakehouse: str) -> None:
     from medallion.pipeline.runlog import run_log_location
 

@@ -508,3 +508,24 @@ def test_step_context_helpers_need_no_spark() -> None:
         "pass params={'source': ...} to Pipeline.run"
     )
     assert ORDERS.layer is Layer.SILVER
+
+
+def test_a_table_referenced_by_a_rule_is_produced_first() -> None:
+    from medallion.quality import checks
+
+    checked = Table(
+        "checked_orders",
+        "silver",
+        schema="order_id STRING, customer_id STRING",
+        primary_keys="order_id",
+        rules=[checks.exists_in("customer_id", CUSTOMERS)],
+    )
+    pipeline = Pipeline("refs")
+    pipeline.add(Step.from_function(write_nothing, checked, (RAW_ORDERS,), name="orders"))
+    pipeline.add(Step.from_function(write_nothing, CUSTOMERS, (RAW_CUSTOMERS,), name="customers"))
+    plan = pipeline.plan("/lake")
+    assert [p.step.name for p in plan.steps] == ["customers", "orders"]
+    assert plan.steps[1].upstream == ("customers",)
+    assert graph.references(plan.steps[1].step) == (CUSTOMERS,)
+    selected = pipeline.plan("/lake", select=["customers"])
+    assert [p.step.name for p in selected.steps] == ["customers", "orders"]

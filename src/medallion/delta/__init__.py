@@ -10,6 +10,7 @@ from medallion.delta.ops import (
     OptimizeResult,
     RetryPolicy,
     TableDetail,
+    Transaction,
     VacuumResult,
 )
 
@@ -23,5 +24,6 @@ __all__ = [
     "OptimizeResult",
     "RetryPolicy",
     "TableDetail",
+    "Transaction",
     "VacuumResult",
 ]

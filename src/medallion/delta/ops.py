@@ -64,6 +64,7 @@ __all__ = [
     "OptimizeResult",
     "RetryPolicy",
     "TableDetail",
+    "Transaction",
     "VacuumResult",
 ]
 
@@ -71,7 +72,49 @@ _R = TypeVar("_R")
 #: VACUUM refuses a retention shorter than this unless forced (Delta's own default).
 SAFE_RETENTION_HOURS = 168.0
 _USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
+_TXN_APP_ID = "spark.databricks.delta.write.txnAppId"
+_TXN_VERSION = "spark.databricks.delta.write.txnVersion"
 _SHARED_SESSION_LOCK = threading.Lock()
+
+
+@attrs.frozen
+class Transaction:
+    """An idempotent-write marker: Delta commits a write of ``(app_id, version)`` at most once.
+
+    Delta records the highest ``version`` written by each ``app_id`` in the table's log and
+    skips any later write whose version is not higher. A streaming ``foreachBatch`` function
+    passes its query's name and the micro-batch id, so a replayed micro-batch is not written
+    twice.
+
+    Attributes:
+        app_id: A name stable across restarts of the writer (e.g. the query's name).
+        version: A number that grows with every write of that writer (e.g. the batch id).
+
+    Example:
+        >>> ops = DeltaOps.of(spark, f"{lakehouse}/txn_example")
+        >>> rows = spark.range(3)
+        >>> ops.write(rows, "append", transaction=Transaction("loader", 7)).version
+        0
+        >>> ops.write(rows, "append", transaction=Transaction("loader", 7)).version is None
+        True
+        >>> ops.read().count()
+        3
+    """
+
+    app_id: str = attrs.field()
+    version: int = attrs.field()
+
+    @app_id.validator
+    def _check_app_id(self, _: attrs.Attribute[str], value: str) -> None:
+        if not value.strip():
+            raise DeltaOperationError("a transaction needs a non-empty app_id")
+
+    @version.validator
+    def _check_version(self, _: attrs.Attribute[int], value: int) -> None:
+        if value < 0:
+            raise DeltaOperationError(
+                f"transaction {self.app_id!r}: the version must be 0 or more, not {value}"
+            )
 
 
 @attrs.frozen
@@ -538,12 +581,21 @@ class DeltaOps:
         raise AssertionError("unreachable")
 
     def _session_with_tags(
-        self, tags: Mapping[str, Any]
+        self, tags: Mapping[str, Any], transaction: Transaction | None = None
     ) -> contextlib.AbstractContextManager[SparkSession]:
-        """A session whose commits carry ``tags`` as userMetadata (MERGE reads it only there)."""
-        if not any(v is not None for v in tags.values()):
+        """A session whose commits carry ``tags`` as userMetadata (MERGE reads it only there).
+
+        With a transaction, its commits are also idempotent (Delta's SQL-level txn settings).
+        """
+        settings: dict[str, str] = {}
+        if any(v is not None for v in tags.values()):
+            settings[_USER_METADATA] = _metadata_json(tags)
+        if transaction is not None:
+            settings[_TXN_APP_ID] = transaction.app_id
+            settings[_TXN_VERSION] = str(transaction.version)
+        if not settings:
             return contextlib.nullcontext(self.spark)
-        return _session_with(self.spark, {_USER_METADATA: _metadata_json(tags)})
+        return _session_with(self.spark, settings)
 
     def _result(self, mode: WriteMode, run_id: str | None, before: int | None) -> WriteResult:
         commit = self.last_commit()
@@ -609,6 +661,7 @@ class DeltaOps:
         *,
         run_id: str | None = None,
         tags: Mapping[str, Any] | None = None,
+        transaction: Transaction | None = None,
     ) -> WriteResult:
         """Append, overwrite or replace partitions, as one Delta commit (MERGE: see :meth:`merge`).
 
@@ -622,6 +675,8 @@ class DeltaOps:
                 the table's write mode (append for a bare path).
             run_id: Recorded in the commit's userMetadata.
             tags: More key-values for the commit's userMetadata.
+            transaction: Write only if this transaction was not committed before (see
+                :class:`Transaction`); a skipped write returns a version of ``None``.
 
         Returns:
             What the write did.
@@ -632,7 +687,7 @@ class DeltaOps:
             else (self.table.effective_write_mode if self.table is not None else WriteMode.APPEND)
         )
         if chosen is WriteMode.MERGE:
-            return self.merge(df, run_id=run_id, tags=tags)
+            return self.merge(df, run_id=run_id, tags=tags, transaction=transaction)
         self._create()
         data, evolves = self._conformed(df)
         existed = self.exists()
@@ -643,6 +698,10 @@ class DeltaOps:
             writer = writer.option("userMetadata", _metadata_json(metadata))
         if evolves:
             writer = writer.option("mergeSchema", "true")
+        if transaction is not None:
+            writer = writer.option("txnAppId", transaction.app_id).option(
+                "txnVersion", str(transaction.version)
+            )
         if chosen is WriteMode.APPEND:
             writer = writer.mode("append")
         elif chosen is WriteMode.OVERWRITE:
@@ -670,6 +729,7 @@ class DeltaOps:
         only_changed: bool = True,
         run_id: str | None = None,
         tags: Mapping[str, Any] | None = None,
+        transaction: Transaction | None = None,
     ) -> MergeResult:
         """Upsert ``source`` into the table on its keys.
 
@@ -690,6 +750,8 @@ class DeltaOps:
             only_changed: Update a matched row only if one of its values differs.
             run_id: Recorded in the commit's userMetadata.
             tags: More key-values for the commit's userMetadata.
+            transaction: MERGE only if this transaction was not committed before (see
+                :class:`Transaction`); a skipped MERGE returns a version of ``None``.
 
         Returns:
             The rows inserted, updated and deleted, and what de-duplication removed.
@@ -718,7 +780,9 @@ class DeltaOps:
         counts = _source_counts(data, key_columns)
         prepared = _deduplicate(data, key_columns, ordering)
         if not self.exists():
-            first = self.write(prepared, WriteMode.APPEND, run_id=run_id, tags=tags)
+            first = self.write(
+                prepared, WriteMode.APPEND, run_id=run_id, tags=tags, transaction=transaction
+            )
             return _merge_result(first, first.rows_inserted, counts)
         before = self.version()
 
@@ -743,7 +807,7 @@ class DeltaOps:
                 builder = builder.withSchemaEvolution()
             builder.execute()
 
-        with self._session_with_tags(tagged) as session:
+        with self._session_with_tags(tagged, transaction) as session:
             self._retrying("MERGE", lambda: attempt(session))
         return self._merge_outcome(run_id, before, counts)
 

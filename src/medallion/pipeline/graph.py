@@ -7,12 +7,32 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from medallion.errors import CycleError, PipelineDefinitionError, UnknownStepError
 from medallion.pipeline.step import Step
+from medallion.table import Table
 
-__all__ = ["dependencies", "order", "select"]
+__all__ = ["dependencies", "order", "references", "select"]
+
+
+def references(step: Step) -> tuple[Table, ...]:
+    """The tables a step's quality rules refer to, each once.
+
+    Args:
+        step: The step.
+
+    Returns:
+        The referenced tables, in the order of the rules.
+    """
+    found: dict[str, Table] = {}
+    for rule in step.table.rules:
+        if rule.reference is not None:
+            found.setdefault(rule.reference.qualified_name, rule.reference)
+    return tuple(found.values())
 
 
 def dependencies(steps: Sequence[Step]) -> dict[str, set[str]]:
     """Map each step's name to the names of the steps producing its inputs.
+
+    The tables its quality rules refer to (``exists_in``) count as inputs: a step runs after
+    the steps producing them.
 
     Args:
         steps: The steps of a pipeline.
@@ -34,7 +54,7 @@ def dependencies(steps: Sequence[Step]) -> dict[str, set[str]]:
     return {
         step.name: {
             producer[t.qualified_name]
-            for t in step.inputs
+            for t in (*step.inputs, *references(step))
             if t.qualified_name in producer and producer[t.qualified_name] != step.name
         }
         for step in steps

@@ -317,8 +317,9 @@ class Pipeline:
 
         Without ``spark`` the checks are those that need no JVM: order, cycles, selection.
         With ``spark`` each table's quality rules are also resolved against its schema by
-        Spark's analyzer, and inputs that no step produces must exist as Delta tables (only
-        their transaction logs are read).
+        Spark's analyzer, and inputs that no step produces, and tables that rules refer to
+        (``exists_in``) that no earlier step produces, must exist as Delta tables (only their
+        transaction logs are read).
 
         Args:
             root: The lakehouse root.
@@ -338,6 +339,7 @@ class Pipeline:
 
         plan = self.plan(root, select, downstream=downstream)
         problems: list[str] = []
+        produced: set[str] = set()
         if spark is not None:
             for planned in plan.steps:
                 table = planned.step.table
@@ -356,6 +358,17 @@ class Pipeline:
                             f"produced by no step and has no Delta table at "
                             f"{item.location(plan.root)}"
                         )
+                for item in graph.references(planned.step):
+                    if item.qualified_name not in produced and not table_exists(
+                        spark, item.location(plan.root)
+                    ):
+                        named = next(r.name for r in table.rules if r.reference == item)
+                        problems.append(
+                            f"table {table.qualified_name!r}: rule {named!r} refers to "
+                            f"{item.qualified_name!r}, which no planned step produces and has "
+                            f"no Delta table at {item.location(plan.root)}"
+                        )
+                produced.add(table.qualified_name)
         plan = attrs.evolve(plan, problems=tuple(problems))
         if echo:
             print(plan.render())

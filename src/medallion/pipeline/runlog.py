@@ -20,6 +20,7 @@ from medallion.table import resolve_root
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
+    from medallion.delta.ops import Transaction
     from medallion.io import WriteResult
     from medallion.pipeline.pipeline import RunResult
 
@@ -75,13 +76,21 @@ def run_log_location(root: str | os.PathLike[str]) -> str:
     return f"{resolve_root(root).rstrip('/')}/_medallion/runs"
 
 
-def write_run_log(spark: SparkSession, root: str | os.PathLike[str], run: RunResult) -> WriteResult:
+def write_run_log(
+    spark: SparkSession,
+    root: str | os.PathLike[str],
+    run: RunResult,
+    *,
+    transaction: Transaction | None = None,
+) -> WriteResult:
     """Append one row per step of a run to the run log (one commit).
 
     Args:
         spark: The session.
         root: The lakehouse root.
         run: The run's result.
+        transaction: Append only if this transaction was not committed before (a replayed
+            streaming micro-batch is logged once).
 
     Returns:
         The write.
@@ -116,7 +125,9 @@ def write_run_log(spark: SparkSession, root: str | os.PathLike[str], run: RunRes
             )
         )
     frame = spark.createDataFrame(rows, RUN_LOG_SCHEMA)
-    return DeltaOps(spark, run_log_location(root)).write(frame, "append", run_id=run.run_id)
+    return DeltaOps(spark, run_log_location(root)).write(
+        frame, "append", run_id=run.run_id, transaction=transaction
+    )
 
 
 def read_run_log(spark: SparkSession, root: str | os.PathLike[str]) -> DataFrame:

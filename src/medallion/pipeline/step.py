@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Union
 import attrs
 
 from medallion.errors import PipelineError
-from medallion.io import WriteResult, read_table, table_exists
-from medallion.quality.engine import QualityResult, evaluate
+from medallion.io import WriteResult, read_table
+from medallion.quality.engine import QualityResult, evaluate_table
 from medallion.quality.quarantine import write_quarantine
 from medallion.table import Table
 
@@ -91,24 +91,12 @@ class StepContext:
         Raises:
             QualityFailedError: A ``fail`` rule failed, or the share was exceeded.
         """
-        rules = self.table.rules
-        references = {
-            r.reference.qualified_name: self.read(r.reference)
-            for r in rules
-            if r.reference is not None
-        }
-        target = None
-        if any(r.against_target for r in rules) and table_exists(self.spark, self.location()):
-            target = self.read(self.table)
-        result = evaluate(
+        result = evaluate_table(
             df,
-            rules,
-            table=self.table.qualified_name,
-            target=target,
-            references=references,
-            max_quarantine_share=max_quarantine_share
-            if max_quarantine_share is not None
-            else self.table.max_quarantine_share,
+            self.table,
+            self.root,
+            max_quarantine_share=max_quarantine_share,
+            spark=self.spark,
         )
         write_quarantine(result, self.table, self.root, run_id=self.run_id, source=source)
         self.quality.append(result)

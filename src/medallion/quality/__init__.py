@@ -1,7 +1,13 @@
 """Quality rules: named checks with an action for the rows that fail them, and their engine."""
 
 from medallion.quality import checks
-from medallion.quality.engine import FAILURES_COLUMN, QualityResult, RuleMetric, evaluate
+from medallion.quality.engine import (
+    FAILURES_COLUMN,
+    QualityResult,
+    RuleMetric,
+    evaluate,
+    evaluate_table,
+)
 from medallion.quality.rule import Action, QualityRule, RuleKind
 
 __all__ = [
@@ -13,4 +19,5 @@ __all__ = [
     "RuleMetric",
     "checks",
     "evaluate",
+    "evaluate_table",
 ]

@@ -36,9 +36,13 @@ from medallion.errors import MedallionError, QualityFailedError
 from medallion.quality.rule import Action, QualityRule, RuleKind
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    import os
 
-__all__ = ["FAILURES_COLUMN", "QualityResult", "RuleMetric", "evaluate"]
+    from pyspark.sql import DataFrame, SparkSession
+
+    from medallion.table import Table
+
+__all__ = ["FAILURES_COLUMN", "QualityResult", "RuleMetric", "evaluate", "evaluate_table"]
 
 #: The column of a quarantined row that lists the rules it failed.
 FAILURES_COLUMN = "_quality_failures"
@@ -162,7 +166,7 @@ def evaluate(
         target: The rows already in the target table, for unique rules with
             ``against_target`` (only their key columns are read).
         references: The referenced tables' rows by qualified name, for reference rules;
-            ``evaluate_table`` fills it from the lakehouse.
+            :func:`evaluate_table` fills it from the lakehouse.
         max_quarantine_share: Fail when more than this share (0 to 1) of the rows is
             quarantined.
 
@@ -285,4 +289,77 @@ def evaluate(
         rows_dropped=int(totals["fate_drop"]),
         rows_warned=int(totals["fate_warn"]),
         annotated=annotated,
+    )
+
+
+def evaluate_table(
+    df: DataFrame,
+    table: Table,
+    root: str | os.PathLike[str],
+    *,
+    max_quarantine_share: float | None = None,
+    spark: SparkSession | None = None,
+) -> QualityResult:
+    """Apply a table's rules to a DataFrame, reading what they need from the lakehouse.
+
+    Reference rules read their tables' current versions; unique rules with
+    ``against_target`` read ``table`` itself (when it exists yet).
+
+    Args:
+        df: The rows about to be written to ``table``.
+        table: The table, whose ``rules`` are applied.
+        root: The lakehouse root.
+        max_quarantine_share: Fail when more than this share is quarantined; defaults to the
+            table's ``max_quarantine_share``.
+        spark: The session to read with; defaults to ``df``'s.
+
+    Returns:
+        The result, as :func:`evaluate` gives it.
+
+    Raises:
+        QualityFailedError: A ``fail`` rule failed, or too many rows were quarantined.
+        MedallionError: A referenced table does not exist yet.
+
+    Example:
+        >>> from medallion import Table, write_table
+        >>> from medallion.quality import checks
+        >>> customers = Table("customers", "silver", schema="id STRING", primary_keys="id")
+        >>> _ = write_table(spark.createDataFrame([("c1",)], "id STRING"), customers, lakehouse)
+        >>> orders = Table("orders", "silver", schema="id STRING, customer STRING",
+        ...                primary_keys="id", rules=[checks.exists_in("customer", customers, "id")])
+        >>> batch = spark.createDataFrame(
+        ...     [("o1", "c1"), ("o2", "c9")], "id STRING, customer STRING"
+        ... )
+        >>> result = evaluate_table(batch, orders, lakehouse)
+        >>> result.rows_valid, result.rows_quarantined
+        (1, 1)
+        >>> result.release()
+    """
+    from medallion.io import read_table, table_exists
+
+    session = spark if spark is not None else df.sparkSession
+    rules = table.rules
+    references: dict[str, DataFrame] = {}
+    for rule in rules:
+        if rule.reference is None or rule.reference.qualified_name in references:
+            continue
+        if not table_exists(session, rule.reference.location(root)):
+            raise MedallionError(
+                f"table {table.qualified_name!r}: rule {rule.name!r} refers to "
+                f"{rule.reference.qualified_name}, which does not exist at "
+                f"{rule.reference.location(root)}"
+            )
+        references[rule.reference.qualified_name] = read_table(session, rule.reference, root)
+    target = None
+    if any(r.against_target for r in rules) and table_exists(session, table.location(root)):
+        target = read_table(session, table, root)
+    return evaluate(
+        df,
+        rules,
+        table=table.qualified_name,
+        target=target,
+        references=references,
+        max_quarantine_share=max_quarantine_share
+        if max_quarantine_share is not None
+        else table.max_quarantine_share,
     )

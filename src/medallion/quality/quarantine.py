@@ -15,6 +15,7 @@ from medallion.table import resolve_root
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
+    from medallion.delta.ops import Transaction
     from medallion.io import WriteResult
     from medallion.layers import Layer
     from medallion.table import Table
@@ -55,6 +56,7 @@ def write_quarantine(
     run_id: str | None = None,
     source: str | None = None,
     at: dt.datetime | None = None,
+    transaction: Transaction | None = None,
 ) -> WriteResult | None:
     """Append a result's quarantined rows to the layer's quarantine table.
 
@@ -68,6 +70,8 @@ def write_quarantine(
         run_id: The run.
         source: Where the rows came from (a table or file).
         at: The quarantine time; now (UTC) by default.
+        transaction: Append only if this transaction was not committed before, so a replayed
+            micro-batch does not quarantine its rows twice.
 
     Returns:
         The write, or ``None`` when nothing was quarantined.
@@ -87,7 +91,7 @@ def write_quarantine(
         F.to_json(F.struct(*[F.col(f"`{c}`") for c in columns])).alias("record"),
     )
     ops = DeltaOps(rows.sparkSession, quarantine_location(root, table.layer))
-    return ops.write(rows, "append", run_id=run_id)
+    return ops.write(rows, "append", run_id=run_id, transaction=transaction)
 
 
 def read_quarantine(spark: SparkSession, root: str | os.PathLike[str], layer: Layer) -> DataFrame:

@@ -1,0 +1,250 @@
+"""Quality rules on a stream: a ``foreachBatch`` function whose writes are idempotent on replay.
+
+Spark Structured Streaming replays a micro-batch whose writes it cannot prove finished (a
+crash between the write and the checkpoint's commit). :class:`CheckedBatchWriter` applies a
+table's rules to each micro-batch and makes its three writes (quarantined rows, valid rows,
+run-log row) Delta transactions keyed by the query's name and the batch id, so a replayed
+batch is written exactly once.
+
+Which rules apply to a stream, and how:
+
+* Row rules (not null, ranges, sets, patterns, casts, lengths, SQL conditions) judge one row
+  at a time: the same as in batch.
+* Unique rules see one micro-batch: duplicates within it are caught. With
+  ``against_target=True`` the rows already in the target are read for every micro-batch, so a
+  key seen in an earlier batch is caught too.
+* Reference rules read the referenced table's current version for every micro-batch; a row
+  whose reference has not arrived yet is quarantined, not lost.
+* Dataset rules (row count, freshness, share of nulls) are batch-only and refused: a
+  micro-batch is an arbitrary slice of the stream (its size depends on the trigger and on how
+  far behind the query is), so a count or a share over it says nothing about the data. Check
+  them in a batch step over the table.
+
+Example:
+    Attach it to any streaming DataFrame::
+
+        writer = CheckedBatchWriter(orders, "lakehouse", query_name="orders-bronze-to-silver")
+        (spark.readStream.format("delta").load(bronze_location)
+            .writeStream.foreachBatch(writer)
+            .option("checkpointLocation", "lakehouse/_checkpoints/orders")
+            .start())
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import TYPE_CHECKING
+
+import attrs
+
+from medallion.delta.ops import DeltaOps, MergeResult, Transaction
+from medallion.errors import RuleDefinitionError
+from medallion.layers import WriteMode
+from medallion.quality.engine import evaluate_table
+from medallion.quality.quarantine import write_quarantine
+from medallion.quality.rule import RuleKind
+from medallion.table import Table, resolve_root
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+    from medallion.io import WriteResult
+
+__all__ = ["BatchOutcome", "CheckedBatchWriter"]
+
+
+def _root(value: str | os.PathLike[str]) -> str:
+    return resolve_root(os.fspath(value))
+
+
+def _mode(value: WriteMode | str | None) -> WriteMode | None:
+    return WriteMode(value) if value is not None else None
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+@attrs.frozen
+class BatchOutcome:
+    """What one micro-batch did (kept by the writer for monitoring and tests).
+
+    Attributes:
+        batch_id: The micro-batch id.
+        rows_read: Rows in the micro-batch.
+        rows_quarantined: Rows quarantined.
+        rows_dropped: Rows dropped by rules or by a MERGE's de-duplication.
+        write: The target write; its version is ``None`` when the batch was a replay that
+            Delta skipped.
+    """
+
+    batch_id: int
+    rows_read: int
+    rows_quarantined: int
+    rows_dropped: int
+    write: WriteResult
+
+
+def _refuse_dataset_rules(table: Table) -> None:
+    batch_only = [r.name for r in table.rules if r.kind is RuleKind.DATASET]
+    if batch_only:
+        raise RuleDefinitionError(
+            f"table {table.qualified_name!r}: dataset rule(s) {', '.join(batch_only)} cannot run "
+            "on a stream: a micro-batch is an arbitrary slice of it, so its row count, freshness "
+            "or null share says nothing about the data; check them in a batch step instead"
+        )
+
+
+@attrs.define(eq=False)
+class CheckedBatchWriter:
+    """A ``foreachBatch`` function: apply a table's rules, quarantine, write, log; exactly once.
+
+    For each micro-batch it evaluates the table's rules in one pass, appends the failing rows
+    to the layer's quarantine table, writes the valid rows to the table (its write mode, or
+    ``mode``) and appends a row to the run log. Each of the three writes is a Delta
+    transaction ``(f"{query_name}/<part>", batch_id)``: when Spark replays a batch after a
+    failure, the parts that were committed are skipped and the rest are written.
+
+    Keep ``query_name`` stable across restarts, and change it when the checkpoint is deleted
+    (batch ids start again at 0, and Delta would skip them as already written).
+
+    Attributes:
+        table: The target table; its rules are applied.
+        root: The lakehouse root.
+        query_name: A name for the writer, stable across restarts; also the run log's
+            pipeline name.
+        source: Recorded with quarantined rows (e.g. the bronze table or topic).
+        mode: How to write; defaults to the table's write mode.
+        log_runs: Append one run-log row per micro-batch.
+        outcomes: What each micro-batch did in this process, latest last.
+
+    Raises:
+        RuleDefinitionError: The table has dataset rules, which are batch-only.
+
+    Example:
+        A micro-batch can be replayed by hand; the second call writes nothing:
+
+        >>> from medallion import Table
+        >>> from medallion.quality import checks
+        >>> events = Table("events", "silver", schema="id STRING, amount DOUBLE",
+        ...                primary_keys="id", rules=[checks.in_range("amount", 0, None)])
+        >>> writer = CheckedBatchWriter(events, lakehouse, query_name="events-doc")
+        >>> batch = spark.createDataFrame([("e1", 5.0), ("e2", -1.0)], "id STRING, amount DOUBLE")
+        >>> writer(batch, 0)
+        >>> writer(batch, 0)
+        >>> [(o.rows_read, o.rows_quarantined, o.write.version) for o in writer.outcomes]
+        [(2, 1, 1), (2, 1, None)]
+        >>> DeltaOps.of(spark, events, lakehouse).read().count()
+        1
+    """
+
+    table: Table
+    root: str = attrs.field(converter=_root)
+    query_name: str = attrs.field(kw_only=True)
+    source: str | None = attrs.field(default=None, kw_only=True)
+    mode: WriteMode | None = attrs.field(default=None, kw_only=True, converter=_mode)
+    log_runs: bool = attrs.field(default=True, kw_only=True)
+    outcomes: list[BatchOutcome] = attrs.field(factory=list, init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.query_name.strip():
+            raise RuleDefinitionError(
+                f"table {self.table.qualified_name!r}: a CheckedBatchWriter needs a query_name"
+            )
+        _refuse_dataset_rules(self.table)
+
+    def transaction(self, part: str, batch_id: int) -> Transaction:
+        """The Delta transaction of one part (``quarantine``, ``target``, ``runs``) of a batch.
+
+        Args:
+            part: Which write.
+            batch_id: The micro-batch id.
+
+        Returns:
+            The transaction.
+        """
+        return Transaction(f"{self.query_name}/{part}", batch_id)
+
+    def __call__(self, batch: DataFrame, batch_id: int) -> None:
+        """Process one micro-batch (Spark calls this from ``foreachBatch``).
+
+        Args:
+            batch: The micro-batch, a static DataFrame.
+            batch_id: Its id; Spark gives a replayed batch the same id.
+
+        Raises:
+            QualityFailedError: A ``fail`` rule failed; nothing of the batch was written and
+                the query stops.
+        """
+        from medallion.pipeline.pipeline import RunResult, StepRun
+        from medallion.pipeline.runlog import write_run_log
+
+        spark = batch.sparkSession
+        run_id = f"{self.query_name}:{batch_id}"
+        started = _now()
+        step = f"{self.query_name} batch {batch_id}"
+        ops = DeltaOps.of(spark, self.table, self.root)
+        before = ops.version() if ops.exists() else None
+        try:
+            result = evaluate_table(batch, self.table, self.root, spark=spark)
+        except Exception as exc:
+            if self.log_runs:
+                ended = _now()
+                failed = StepRun(
+                    step,
+                    self.table.qualified_name,
+                    "failed",
+                    error=str(exc),
+                    started_at=started,
+                    ended_at=ended,
+                    version_before=before,
+                )
+                # Not a transaction: the retry of this batch must still be able to log.
+                log = RunResult(run_id, self.query_name, started, ended, (failed,))
+                write_run_log(spark, self.root, log)
+            raise
+        try:
+            write_quarantine(
+                result,
+                self.table,
+                self.root,
+                run_id=run_id,
+                source=self.source,
+                transaction=self.transaction("quarantine", batch_id),
+            )
+            write = ops.write(
+                result.valid,
+                self.mode,
+                run_id=run_id,
+                transaction=self.transaction("target", batch_id),
+            )
+        finally:
+            result.release()
+        dropped = result.rows_dropped
+        if isinstance(write, MergeResult):
+            dropped += write.duplicates_removed + write.null_keys_dropped
+        outcome = BatchOutcome(batch_id, result.rows_read, result.rows_quarantined, dropped, write)
+        self.outcomes.append(outcome)
+        if self.log_runs:
+            ended = _now()
+            done = StepRun(
+                step,
+                self.table.qualified_name,
+                "succeeded",
+                seconds=(ended - started).total_seconds(),
+                write=write,
+                rows_read=result.rows_read,
+                rows_quarantined=result.rows_quarantined,
+                rows_dropped=dropped,
+                rule_metrics=result.metrics,
+                started_at=started,
+                ended_at=ended,
+                version_before=before,
+            )
+            write_run_log(
+                spark,
+                self.root,
+                RunResult(run_id, self.query_name, started, ended, (done,)),
+                transaction=self.transaction("runs", batch_id),
+            )
