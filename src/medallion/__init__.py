@@ -23,6 +23,7 @@ from medallion.delta import (
     OptimizeResult,
     RetryPolicy,
     TableDetail,
+    Transaction,
     VacuumResult,
 )
 from medallion.errors import (
@@ -58,13 +59,16 @@ from medallion.quality import (
     RuleMetric,
     checks,
     evaluate,
+    evaluate_table,
 )
 from medallion.session import delta_builder, ensure_delta, spark_session
+from medallion.streaming import CheckedBatchWriter
 from medallion.table import METADATA_COLUMNS, Table
 
 __all__ = [
     "METADATA_COLUMNS",
     "Action",
+    "CheckedBatchWriter",
     "Commit",
     "ConcurrentWriteError",
     "CycleError",
@@ -100,6 +104,7 @@ __all__ = [
     "Table",
     "TableDefinitionError",
     "TableDetail",
+    "Transaction",
     "VacuumResult",
     "WriteMode",
     "WriteResult",
@@ -109,6 +114,7 @@ __all__ = [
     "delta_builder",
     "ensure_delta",
     "evaluate",
+    "evaluate_table",
     "ingest_files",
     "read_table",
     "spark_session",
