@@ -6,24 +6,44 @@ from medallion import Layer, Table
 
 from .schemas import CUSTOMERS_DDL, PRODUCTS_DDL, TRANSACTIONS_DDL
 
-__all__ = ["BRONZE_CUSTOMERS", "BRONZE_PRODUCTS", "BRONZE_TABLES", "BRONZE_TRANSACTIONS"]
+__all__ = [
+    "BRONZE_CUSTOMERS",
+    "BRONZE_PRODUCTS",
+    "BRONZE_TABLES",
+    "BRONZE_TRANSACTIONS",
+    "CHANGE_FEED",
+    "GOLD_CUSTOMER_RFM",
+    "GOLD_DAILY_SALES",
+    "GOLD_DIM_CUSTOMERS",
+    "GOLD_DIM_DATES",
+    "GOLD_DIM_PRODUCTS",
+    "GOLD_MONTHLY_SALES",
+    "GOLD_PRODUCT_PERFORMANCE",
+    "GOLD_WEEKLY_SALES",
+    "SILVER_CUSTOMERS",
+    "SILVER_PRODUCTS",
+    "SILVER_TRANSACTIONS",
+]
 
 BRONZE_CUSTOMERS = Table(
     "customers",
     Layer.BRONZE,
     schema=CUSTOMERS_DDL,
+    properties={"delta.enableChangeDataFeed": "true"},
     comment="Customers as exported by the CRM (CSV), every version of every file.",
 )
 BRONZE_PRODUCTS = Table(
     "products",
     Layer.BRONZE,
     schema=PRODUCTS_DDL,
+    properties={"delta.enableChangeDataFeed": "true"},
     comment="The product catalogue (JSON Lines), every version of every file.",
 )
 BRONZE_TRANSACTIONS = Table(
     "transactions",
     Layer.BRONZE,
     schema=TRANSACTIONS_DDL,
+    properties={"delta.enableChangeDataFeed": "true"},
     comment="Order lines as they arrived (JSON Lines, one file per batch).",
 )
 
@@ -33,3 +53,143 @@ BRONZE_TABLES: dict[str, Table] = {
     "products": BRONZE_PRODUCTS,
     "transactions": BRONZE_TRANSACTIONS,
 }
+
+#: Delta properties of the tables read incrementally: their changes feed the next layer.
+CHANGE_FEED = {"delta.enableChangeDataFeed": "true"}
+
+SILVER_CUSTOMERS = Table(
+    "customers",
+    Layer.SILVER,
+    schema=(
+        "customer_id STRING NOT NULL, first_name STRING, last_name STRING, full_name STRING, "
+        "email STRING, phone STRING, city STRING, state STRING, country STRING, "
+        "signup_date DATE, loyalty_tier STRING, updated_at TIMESTAMP"
+    ),
+    primary_keys="customer_id",
+    properties=CHANGE_FEED,
+    comment="One row per customer, latest version, standardised.",
+)
+SILVER_PRODUCTS = Table(
+    "products",
+    Layer.SILVER,
+    schema=(
+        "product_id STRING NOT NULL, product_name STRING, category STRING, brand STRING, "
+        "price DECIMAL(10,2), cost DECIMAL(10,2), margin DECIMAL(10,2), active BOOLEAN, "
+        "created_at TIMESTAMP, updated_at TIMESTAMP"
+    ),
+    primary_keys="product_id",
+    properties=CHANGE_FEED,
+    comment="One row per product, latest version, standardised.",
+)
+SILVER_TRANSACTIONS = Table(
+    "transactions",
+    Layer.SILVER,
+    schema=(
+        "transaction_id STRING NOT NULL, order_id STRING, customer_id STRING, "
+        "product_id STRING, quantity INT, unit_price DECIMAL(10,2), discount DECIMAL(4,2), "
+        "line_total DECIMAL(12,2), payment_method STRING, status STRING, channel STRING, "
+        "event_time TIMESTAMP, order_date DATE, order_year INT, order_month INT, "
+        "order_week_start DATE, order_day_of_week STRING, order_hour INT, "
+        "ingested_at TIMESTAMP"
+    ),
+    primary_keys="transaction_id",
+    properties=CHANGE_FEED,
+    comment="One row per order line, typed and standardised, checked against the dimensions.",
+)
+
+GOLD_DAILY_SALES = Table(
+    "daily_sales",
+    Layer.GOLD,
+    schema=(
+        "order_date DATE NOT NULL, orders BIGINT, order_lines BIGINT, units BIGINT, "
+        "customers BIGINT, revenue DECIMAL(18,2), avg_order_value DECIMAL(18,2), "
+        "order_year INT"
+    ),
+    primary_keys="order_date",
+    partition_by="order_year",
+    write_mode="merge",
+    optimize_after_write=True,
+    comment="Completed sales per day.",
+)
+GOLD_WEEKLY_SALES = Table(
+    "weekly_sales",
+    Layer.GOLD,
+    schema=(
+        "week_start DATE NOT NULL, orders BIGINT, order_lines BIGINT, units BIGINT, "
+        "customers BIGINT, revenue DECIMAL(18,2), avg_order_value DECIMAL(18,2)"
+    ),
+    primary_keys="week_start",
+    write_mode="merge",
+    comment="Completed sales per ISO week (weeks start on Monday).",
+)
+GOLD_MONTHLY_SALES = Table(
+    "monthly_sales",
+    Layer.GOLD,
+    schema=(
+        "month_start DATE NOT NULL, orders BIGINT, order_lines BIGINT, units BIGINT, "
+        "customers BIGINT, revenue DECIMAL(18,2), avg_order_value DECIMAL(18,2)"
+    ),
+    primary_keys="month_start",
+    write_mode="merge",
+    comment="Completed sales per calendar month.",
+)
+GOLD_DIM_CUSTOMERS = Table(
+    "dim_customers",
+    Layer.GOLD,
+    schema=(
+        "customer_id STRING NOT NULL, full_name STRING, email STRING, city STRING, "
+        "state STRING, country STRING, signup_date DATE, loyalty_tier STRING, "
+        "valid_from TIMESTAMP, valid_to TIMESTAMP, is_current BOOLEAN"
+    ),
+    primary_keys="customer_id",
+    comment="Customers as SCD type 2: a new row when city, state, country or tier changes.",
+)
+GOLD_DIM_PRODUCTS = Table(
+    "dim_products",
+    Layer.GOLD,
+    schema=(
+        "product_id STRING NOT NULL, product_name STRING, category STRING, brand STRING, "
+        "price DECIMAL(10,2), cost DECIMAL(10,2), margin DECIMAL(10,2), active BOOLEAN"
+    ),
+    primary_keys="product_id",
+    write_mode="merge",
+    comment="Products, current attributes.",
+)
+GOLD_DIM_DATES = Table(
+    "dim_dates",
+    Layer.GOLD,
+    schema=(
+        "date DATE NOT NULL, year INT, quarter INT, month INT, month_name STRING, "
+        "week_start DATE, iso_week INT, day_of_month INT, day_of_week INT, "
+        "day_name STRING, is_weekend BOOLEAN"
+    ),
+    primary_keys="date",
+    write_mode="merge",
+    comment="One row per calendar day of the sales period.",
+)
+GOLD_CUSTOMER_RFM = Table(
+    "customer_rfm",
+    Layer.GOLD,
+    schema=(
+        "customer_id STRING NOT NULL, last_order_date DATE, recency_days INT, "
+        "frequency BIGINT, monetary DECIMAL(18,2), r_score INT, f_score INT, m_score INT, "
+        "rfm_score STRING, segment STRING, as_of_date DATE"
+    ),
+    primary_keys="customer_id",
+    write_mode="overwrite",
+    optimize_after_write=True,
+    zorder_by="segment",
+    comment="Recency, frequency and monetary scores (1 to 5) and a named segment per customer.",
+)
+GOLD_PRODUCT_PERFORMANCE = Table(
+    "product_performance",
+    Layer.GOLD,
+    schema=(
+        "product_id STRING NOT NULL, product_name STRING, category STRING, "
+        "revenue DECIMAL(18,2), units BIGINT, orders BIGINT, revenue_rank INT, "
+        "category_rank INT"
+    ),
+    primary_keys="product_id",
+    write_mode="overwrite",
+    comment="Revenue, units and orders per product, ranked overall and within its category.",
+)

@@ -14,7 +14,8 @@ Example:
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from pyspark.sql import functions as F
@@ -232,6 +233,7 @@ def write_table(
     *,
     mode: WriteMode | None = None,
     run_id: str | None = None,
+    tags: Mapping[str, Any] | None = None,
 ) -> WriteResult:
     """Write a DataFrame to a table the way its layer (or declared write mode) prescribes.
 
@@ -247,6 +249,7 @@ def write_table(
         root: The lakehouse root.
         mode: Overrides the table's write mode.
         run_id: The run the write belongs to, recorded with the commit.
+        tags: More key-values for the commit's userMetadata (e.g. ``Increment.tags``).
 
     Returns:
         What the write did, from the commit's operation metrics.
@@ -256,4 +259,4 @@ def write_table(
     """
     from medallion.delta.ops import DeltaOps
 
-    return DeltaOps.of(df.sparkSession, table, root).write(df, mode, run_id=run_id)
+    return DeltaOps.of(df.sparkSession, table, root).write(df, mode, run_id=run_id, tags=tags)

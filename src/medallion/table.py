@@ -165,6 +165,10 @@ class Table:
             yet. Narrowing a type or dropping a key is refused either way.
         max_quarantine_share: Fail a step when its quality checks quarantine more than this
             share (0 to 1) of the rows it read.
+        optimize_after_write: Have a pipeline run OPTIMIZE (with ``zorder_by``) right after each
+            write that committed. Worth it for tables read often and written in small pieces
+            (gold); a large table is better optimized on a schedule (``medallion optimize``),
+            because Z-ordering rewrites every file.
     """
 
     name: str
@@ -180,6 +184,7 @@ class Table:
     write_mode: WriteMode | None = attrs.field(default=None, converter=_write_mode)
     schema_evolution: bool = False
     max_quarantine_share: float | None = None
+    optimize_after_write: bool = False
 
     def __attrs_post_init__(self) -> None:
         where = f"table {self.name!r}"

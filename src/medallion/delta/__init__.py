@@ -12,6 +12,7 @@ from medallion.delta.ops import (
     TableDetail,
     Transaction,
     VacuumResult,
+    consumed_tags,
 )
 
 __all__ = [
@@ -26,4 +27,5 @@ __all__ = [
     "TableDetail",
     "Transaction",
     "VacuumResult",
+    "consumed_tags",
 ]

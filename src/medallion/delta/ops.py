@@ -66,6 +66,7 @@ __all__ = [
     "TableDetail",
     "Transaction",
     "VacuumResult",
+    "consumed_tags",
 ]
 
 _R = TypeVar("_R")
@@ -296,12 +297,30 @@ class Increment:
 
     @property
     def tags(self) -> Mapping[str, Any]:
-        """The commit tags that record this increment as processed."""
-        return {
-            "medallion_consumer": self.consumer,
-            "medallion_source": self.source,
-            "medallion_source_version": self.to_version,
-        }
+        """The commit tags that record this increment as processed.
+
+        ``{"medallion_consumed": {consumer: source version}}``; to record several increments
+        in one commit (a step reading two sources), merge them with :func:`consumed_tags`.
+        """
+        return {"medallion_consumed": {self.consumer: self.to_version}}
+
+
+def consumed_tags(*increments: Increment) -> dict[str, Any]:
+    """The commit tags recording several increments as processed in the same commit.
+
+    Args:
+        *increments: The increments the commit's data was made from.
+
+    Returns:
+        The tags for ``DeltaOps.write`` / ``merge``.
+
+    Example:
+        >>> orders = Increment("bronze.orders", "orders->sales", 3, 5, spark.range(0))
+        >>> items = Increment("bronze.items", "items->sales", 8, 9, spark.range(0))
+        >>> consumed_tags(orders, items)
+        {'medallion_consumed': {'orders->sales': 5, 'items->sales': 9}}
+    """
+    return {"medallion_consumed": {i.consumer: i.to_version for i in increments}}
 
 
 def _metadata_json(tags: Mapping[str, Any]) -> str:
@@ -1088,9 +1107,9 @@ class DeltaOps:
                 if restored is not None and restored.isdigit():
                     limit = int(restored)
                     continue
-            tags = commit.tags
-            if tags.get("medallion_consumer") == consumer:
-                return int(tags["medallion_source_version"])
+            consumed = commit.tags.get("medallion_consumed")
+            if isinstance(consumed, Mapping) and consumer in consumed:
+                return int(consumed[consumer])
         return None
 
     def increment(self, consumer: str, target: DeltaOps) -> Increment:

@@ -430,7 +430,11 @@ class Pipeline:
                 if isinstance(output, WriteResult):
                     written = output
                 else:
-                    written = write_table(output, step.table, plan.root, run_id=run)
+                    written = write_table(
+                        output, step.table, plan.root, run_id=run, tags=ctx.tags
+                    )
+                if step.table.optimize_after_write and written.version is not None:
+                    _optimize(spark, step.table, plan.root)
             except Exception as exc:
                 for checked in ctx.quality:
                     checked.release()
@@ -489,6 +493,12 @@ def _merge_drops(written: WriteResult) -> int:
     if isinstance(written, MergeResult):
         return written.duplicates_removed + written.null_keys_dropped
     return 0
+
+
+def _optimize(spark: SparkSession, table: Table, root: str) -> None:
+    from medallion.delta.ops import DeltaOps
+
+    DeltaOps.of(spark, table, root).optimize()
 
 
 def _current_version(spark: SparkSession, location: str) -> int | None:

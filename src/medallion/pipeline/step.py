@@ -7,10 +7,11 @@ import inspect
 import os
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import attrs
 
+from medallion.delta.ops import Increment, consumed_tags
 from medallion.errors import PipelineError
 from medallion.io import WriteResult, read_table
 from medallion.quality.engine import QualityResult, evaluate_table
@@ -65,6 +66,49 @@ class StepContext:
     inputs: tuple[Table, ...] = ()
     params: Mapping[str, str] = attrs.field(factory=dict, converter=_params, hash=False)
     quality: list[QualityResult] = attrs.field(factory=list, eq=False, hash=False, repr=False)
+    increments: list[Increment] = attrs.field(factory=list, eq=False, hash=False, repr=False)
+
+    @property
+    def tags(self) -> dict[str, Any]:
+        """The commit tags the step's write carries: the increments it read, as processed.
+
+        The runner adds them to the write of a returned DataFrame; a step that writes
+        itself passes ``tags=ctx.tags`` to ``DeltaOps.merge`` / ``write``.
+        """
+        return consumed_tags(*self.increments) if self.increments else {}
+
+    def increment(self, source: Table) -> Increment:
+        """The rows of ``source`` this step has not processed yet (all of them the first time).
+
+        The source's position is recorded in the commit of this step's write (see
+        :attr:`tags`), so a step that fails before writing reads the same rows again next
+        time, and a RESTORE of this step's table rewinds it. After the first run the source
+        must have the Change Data Feed enabled (``properties={"delta.enableChangeDataFeed":
+        "true"}``).
+
+        Args:
+            source: The table to read; usually one of the step's inputs.
+
+        Returns:
+            The increment; when :attr:`Increment.is_empty` for every source, return
+            :meth:`no_changes` so that nothing is written.
+        """
+        from medallion.delta.ops import DeltaOps
+
+        consumer = f"{source.qualified_name}->{self.table.qualified_name}"
+        found = DeltaOps.of(self.spark, source, self.root).increment(
+            consumer, DeltaOps.of(self.spark, self.table, self.root)
+        )
+        self.increments.append(found)
+        return found
+
+    def no_changes(self) -> WriteResult:
+        """What a step returns when it has nothing to write: no commit is made.
+
+        Returns:
+            A write of no version.
+        """
+        return WriteResult(self.table.qualified_name, self.table.effective_write_mode, None)
 
     def check(
         self,
