@@ -99,6 +99,7 @@ class StepRun:
         ended_at: When it ended (UTC).
         version_before: The table's Delta version before the step (``None`` if it had none);
             restoring it undoes the step.
+        location: Where the step's table lives.
     """
 
     step: str
@@ -114,6 +115,7 @@ class StepRun:
     started_at: dt.datetime | None = None
     ended_at: dt.datetime | None = None
     version_before: int | None = None
+    location: str | None = None
 
 
 @attrs.frozen
@@ -155,6 +157,52 @@ class RunResult:
             if name in (run.step, run.table):
                 return run
         raise KeyError(name)
+
+    def render(self) -> str:
+        """A readable summary: one line per step with its counts and the version written.
+
+        Returns:
+            The text.
+        """
+        seconds = (self.ended_at - self.started_at).total_seconds()
+        status = "succeeded" if self.succeeded else "FAILED"
+        lines = [f"run {self.run_id} of pipeline {self.pipeline!r}: {status} in {seconds:.1f} s"]
+        for s in self.steps:
+            lines.append(f"  {s.status:<9} {s.table:<28} {describe_step(s)}")
+        return "\n".join(lines)
+
+
+def describe_step(run: StepRun) -> str:
+    """One line about what a step did: rows, quarantine, drops, version and time.
+
+    Args:
+        run: The step's entry.
+
+    Returns:
+        The text.
+    """
+    if run.status == "skipped":
+        return "(an earlier step failed)"
+    if run.status == "failed":
+        return f"{run.seconds:.1f} s: {run.error}"
+    parts = []
+    if run.rows_read is not None:
+        parts.append(f"{run.rows_read:,} read")
+    write = run.write
+    if write is not None and write.version is not None:
+        parts.append(f"{write.rows_written:,} written")
+        if write.rows_updated:
+            parts.append(f"{write.rows_updated:,} updated")
+    if run.rows_quarantined:
+        parts.append(f"{run.rows_quarantined:,} quarantined")
+    if run.rows_dropped:
+        parts.append(f"{run.rows_dropped:,} dropped")
+    version = (
+        f"version {write.version}"
+        if write is not None and write.version is not None
+        else "nothing to write"
+    )
+    return ", ".join([*parts, version]) + f" ({run.seconds:.1f} s)"
 
 
 class Pipeline:
@@ -384,6 +432,7 @@ class Pipeline:
         run_id: str | None = None,
         params: Mapping[str, object] | None = None,
         log: bool = True,
+        progress: Callable[[str], None] | None = None,
     ) -> RunResult:
         """Run the steps (all, or a selection with its downstream steps) in dependency order.
 
@@ -400,6 +449,8 @@ class Pipeline:
             params: Parameters the steps read with :meth:`StepContext.param`.
             log: Append the run to the lakehouse's run log (``<root>/_medallion/runs``), one
                 row per step, failed and skipped steps included.
+            progress: Called with a line of text when each step starts and ends (``print``,
+                a logger's ``info``).
 
         Returns:
             The run's result.
@@ -412,10 +463,21 @@ class Pipeline:
         started = _utcnow()
         runs: list[StepRun] = []
         failure: tuple[Step, BaseException] | None = None
-        for planned in plan.steps:
+        say = progress or (lambda _: None)
+        total = len(plan.steps)
+        for number, planned in enumerate(plan.steps, 1):
             step = planned.step
+            if failure is None:
+                say(f"[{number}/{total}] {step.name} -> {step.table.qualified_name} ...")
             if failure is not None:
-                runs.append(StepRun(step.name, step.table.qualified_name, "skipped"))
+                runs.append(
+                    StepRun(
+                        step.name,
+                        step.table.qualified_name,
+                        "skipped",
+                        location=planned.location,
+                    )
+                )
                 continue
             ctx = StepContext(
                 spark, plan.root, run, started, step.table, step.inputs, dict(params or {})
@@ -449,8 +511,10 @@ class Pipeline:
                         started_at=step_started,
                         ended_at=_utcnow(),
                         version_before=version_before,
+                        location=planned.location,
                     )
                 )
+                say(f"[{number}/{total}] {step.name}: failed: {runs[-1].error}")
                 continue
             for checked in ctx.quality:
                 checked.release()
@@ -468,8 +532,10 @@ class Pipeline:
                     started_at=step_started,
                     ended_at=_utcnow(),
                     version_before=version_before,
+                    location=planned.location,
                 )
             )
+            say(f"[{number}/{total}] {step.name}: {describe_step(runs[-1])}")
         result = RunResult(run, self.name, started, _utcnow(), tuple(runs))
         if log:
             write_run_log(spark, plan.root, result)

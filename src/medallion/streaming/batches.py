@@ -199,6 +199,7 @@ class CheckedBatchWriter:
                     started_at=started,
                     ended_at=ended,
                     version_before=before,
+                    location=ops.location,
                 )
                 # Not a transaction: the retry of this batch must still be able to log.
                 log = RunResult(run_id, self.query_name, started, ended, (failed,))
@@ -241,6 +242,7 @@ class CheckedBatchWriter:
                 started_at=started,
                 ended_at=ended,
                 version_before=before,
+                location=ops.location,
             )
             write_run_log(
                 spark,
