@@ -10,7 +10,14 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.medallion-installed
 
-.PHONY: setup demo test lint jars clean delta-features
+DATA ?= data/landing
+ROOT ?= lakehouse
+TRANSACTIONS ?= 20000
+PIPELINE := examples.ecommerce.pipeline
+RUN := $(VENV)/bin/medallion run $(PIPELINE) --root $(ROOT) --param landing=$(DATA)
+
+.PHONY: setup demo test lint jars clean delta-features generate-data ingest-bronze \
+	process-silver process-gold run-pipeline
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +42,22 @@ jars: setup
 
 clean:
 	rm -rf lakehouse data spark-warehouse metastore_db derby.log
+
+# The original project's targets, as thin calls of the medallion command.
+generate-data: setup
+	$(PY) -m examples.ecommerce.generator --out $(DATA) --transactions $(TRANSACTIONS)
+
+ingest-bronze: setup
+	$(RUN) --select 'bronze.*' --no-downstream
+
+process-silver: setup
+	$(RUN) --select 'silver.*' --no-downstream
+
+process-gold: setup
+	$(RUN) --select 'gold.*' --no-downstream
+
+run-pipeline: setup
+	$(RUN)
 
 delta-features: setup
 	$(PY) -m examples.ecommerce.delta_features

@@ -529,3 +529,17 @@ def test_a_table_referenced_by_a_rule_is_produced_first() -> None:
     assert graph.references(plan.steps[1].step) == (CUSTOMERS,)
     selected = pipeline.plan("/lake", select=["customers"])
     assert [p.step.name for p in selected.steps] == ["customers", "orders"]
+
+
+def test_select_by_pattern() -> None:
+    pipeline = Pipeline("layers")
+    pipeline.add(Step.from_function(write_nothing, ORDERS, (RAW_ORDERS,), name="silver_orders"))
+    pipeline.add(Step.from_function(write_nothing, CUSTOMERS, (), name="silver_customers"))
+    pipeline.add(Step.from_function(write_nothing, REPORT, (ORDERS,), name="report"))
+    plan = pipeline.plan("/lake", select=["silver.*"], downstream=False)
+    assert [p.step.name for p in plan.steps] == ["silver_orders", "silver_customers"]
+    assert [p.step.name for p in pipeline.plan("/lake", select=["silver.c*"]).steps] == [
+        "silver_customers"
+    ]
+    with pytest.raises(UnknownStepError, match=r"no step or table matches 'bronze\.\*'"):
+        pipeline.plan("/lake", select=["bronze.*"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import graphlib
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -109,8 +110,9 @@ def select(steps: Sequence[Step], names: Iterable[str], *, downstream: bool = Tr
 
     Args:
         steps: The steps of a pipeline.
-        names: Step names, table names (``"orders"``) or qualified table names
-            (``"silver.orders"``).
+        names: Step names, table names (``"orders"``), qualified table names
+            (``"silver.orders"``), or patterns with ``*`` matched against step names and
+            qualified table names (``"silver.*"``: every silver table).
         downstream: Also choose every step that depends on a chosen one, directly or not.
 
     Returns:
@@ -125,6 +127,17 @@ def select(steps: Sequence[Step], names: Iterable[str], *, downstream: bool = Tr
     lookup: Mapping[str, list[Step]] = _lookup(steps)
     chosen: set[str] = set()
     for name in names:
+        if "*" in name or "?" in name:
+            found = [
+                s.name
+                for s in steps
+                if fnmatch.fnmatchcase(s.name, name)
+                or fnmatch.fnmatchcase(s.table.qualified_name, name)
+            ]
+            if not found:
+                raise UnknownStepError(f"no step or table matches {name!r}")
+            chosen.update(found)
+            continue
         matches = lookup.get(name)
         if not matches:
             known = ", ".join(
