@@ -17,7 +17,7 @@ PIPELINE := examples.ecommerce.pipeline
 RUN := $(VENV)/bin/medallion run $(PIPELINE) --root $(ROOT) --param landing=$(DATA)
 
 .PHONY: setup demo test lint jars clean delta-features generate-data ingest-bronze \
-	process-silver process-gold run-pipeline
+	process-silver process-gold run-pipeline benchmark
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,7 @@ test: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy --strict src examples
+	$(VENV)/bin/mypy --strict src examples benchmarks
 
 jars: setup
 	$(VENV)/bin/medallion jars fetch --dest jars
@@ -58,6 +58,9 @@ process-gold: setup
 
 run-pipeline: setup
 	$(RUN)
+
+benchmark: setup
+	$(PY) -m benchmarks.pipeline_benchmark
 
 delta-features: setup
 	$(PY) -m examples.ecommerce.delta_features
