@@ -26,6 +26,7 @@ import datetime as dt
 import json
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -480,7 +481,15 @@ class DeltaOps:
         ]
 
     def version(self) -> int:
-        """The current version of the table."""
+        """The current version of the table.
+
+        For a local table this lists its ``_delta_log`` folder (milliseconds); otherwise it asks
+        Delta for the latest commit.
+        """
+        if not self.by_name:
+            listed = _local_log_version(self.location)
+            if listed is not None:
+                return listed
         return self.history(1)[0].version
 
     def last_commit(self) -> Commit:
@@ -617,9 +626,17 @@ class DeltaOps:
         return _session_with(self.spark, settings)
 
     def _result(self, mode: WriteMode, run_id: str | None, before: int | None) -> WriteResult:
+        return self._committed(mode, run_id, before)[0]
+
+    def _committed(
+        self, mode: WriteMode, run_id: str | None, before: int | None
+    ) -> tuple[WriteResult, Commit | None]:
+        if before is not None and self.version() == before:
+            return WriteResult(self.name, mode, None, run_id=run_id), None
         commit = self.last_commit()
-        if before is not None and commit.version == before:
-            return WriteResult(self.name, mode, None, run_id=run_id)
+        return self._from_commit(commit, mode, run_id), commit
+
+    def _from_commit(self, commit: Commit, mode: WriteMode, run_id: str | None) -> WriteResult:
         m = commit.metrics
         if commit.operation == "MERGE":
             return WriteResult(
@@ -645,8 +662,8 @@ class DeltaOps:
     def _merge_outcome(
         self, run_id: str | None, before: int, counts: tuple[int, int]
     ) -> MergeResult:
-        result = self._result(WriteMode.MERGE, run_id, before)
-        merged = self.last_commit().metrics.get("numSourceRows", 0) if result.version else 0
+        result, commit = self._committed(WriteMode.MERGE, run_id, before)
+        merged = commit.metrics.get("numSourceRows", 0) if commit is not None else 0
         return _merge_result(result, merged, counts)
 
     def _create(self) -> None:
@@ -1274,6 +1291,27 @@ def _session_with(spark: SparkSession, settings: Mapping[str, str]) -> Iterator[
     for key, value in settings.items():
         child.conf.set(key, value)
     yield child
+
+
+_LOG_FILE = re.compile(r"^(\d{20})\.json$")
+
+
+def _local_log_version(location: str) -> int | None:
+    """The latest version of a local table, from its ``_delta_log`` file names.
+
+    Every commit writes ``<version>.json`` (checkpoints and log cleanup never remove the
+    newest), so the largest name is the current version. ``None`` for URIs other than
+    ``file:`` and when the folder cannot be listed: the caller asks Delta then.
+    """
+    if "://" in location and not location.startswith("file:"):
+        return None
+    path = location.removeprefix("file://").removeprefix("file:")
+    try:
+        names = os.listdir(os.path.join(path, "_delta_log"))
+    except OSError:
+        return None
+    versions = [int(m.group(1)) for m in map(_LOG_FILE.match, names) if m]
+    return max(versions) if versions else None
 
 
 def _null_key(keys: Sequence[str]) -> Column:

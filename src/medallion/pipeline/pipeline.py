@@ -17,6 +17,7 @@ from medallion.pipeline import graph
 from medallion.pipeline.runlog import write_run_log
 from medallion.pipeline.step import Step, StepContext, StepFunction
 from medallion.quality.engine import RuleMetric
+from medallion.quality.quarantine import discard_quarantine
 from medallion.table import Table, resolve_root
 
 if TYPE_CHECKING:
@@ -500,6 +501,8 @@ class Pipeline:
             except Exception as exc:
                 for checked in ctx.quality:
                     checked.release()
+                if any(checked.rows_quarantined for checked in ctx.quality):
+                    discard_quarantine(spark, plan.root, step.table, run)
                 failure = (step, exc)
                 runs.append(
                     StepRun(

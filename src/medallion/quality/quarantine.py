@@ -20,7 +20,13 @@ if TYPE_CHECKING:
     from medallion.layers import Layer
     from medallion.table import Table
 
-__all__ = ["QUARANTINE_SCHEMA", "quarantine_location", "read_quarantine", "write_quarantine"]
+__all__ = [
+    "QUARANTINE_SCHEMA",
+    "discard_quarantine",
+    "quarantine_location",
+    "read_quarantine",
+    "write_quarantine",
+]
 
 #: The columns of a quarantine table.
 QUARANTINE_SCHEMA = T.StructType(
@@ -106,3 +112,26 @@ def read_quarantine(spark: SparkSession, root: str | os.PathLike[str], layer: La
         The quarantined rows.
     """
     return spark.read.format("delta").load(quarantine_location(root, layer))
+
+
+def discard_quarantine(
+    spark: SparkSession, root: str | os.PathLike[str], table: Table, run_id: str
+) -> None:
+    """Delete the rows a run quarantined for a table (its step failed, so they were not final).
+
+    A failed step writes nothing to its table; removing its quarantined rows too means a
+    rerun quarantines them once, not twice.
+
+    Args:
+        spark: The session.
+        root: The lakehouse root.
+        table: The table the rows were meant for.
+        run_id: The run.
+    """
+    from medallion.delta.ops import DeltaOps
+
+    ops = DeltaOps(spark, quarantine_location(root, table.layer))
+    if ops.exists():
+        ops.delta_table().delete(
+            (F.col("run_id") == run_id) & (F.col("table") == table.qualified_name)
+        )
