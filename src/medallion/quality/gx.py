@@ -97,7 +97,7 @@ from medallion.errors import (
     RuleDefinitionError,
 )
 from medallion.quality import checks
-from medallion.quality.engine import QualityResult, RuleMetric, evaluate
+from medallion.quality.engine import QualityResult, RuleMetric, evaluate, evaluate_table
 from medallion.quality.rule import Action, QualityRule, RuleKind
 
 if TYPE_CHECKING:
@@ -912,10 +912,9 @@ def _evaluate(
     batch_action: Action | str | None,
     parameters: Mapping[str, Any] | None,
     table: str,
-    target: DataFrame | None,
-    references: dict[str, DataFrame] | None,
-    max_quarantine_share: float | None,
+    run: Callable[[list[QualityRule]], QualityResult],
 ) -> QualityResult:
+    """GX for the untranslated expectations, then ``run`` (one engine pass) for the rules."""
     row_action = _to_action(action, "action")
     resolved_batch = _batch_action(row_action, batch_action)
     plan = _plan(_expectations(suite), row_action, resolved_batch)
@@ -942,14 +941,7 @@ def _evaluate(
         return tuple(sorted(metrics, key=key))
 
     try:
-        result = evaluate(
-            df,
-            everything,
-            table=table,
-            target=target,
-            references=references,
-            max_quarantine_share=max_quarantine_share,
-        )
+        result = run(everything)
     except QualityFailedError as exc:
         checked = exc.metrics[0].rows_checked if exc.metrics else None
         rows = (lambda: checked) if isinstance(checked, int) else _counter(df)
@@ -1023,9 +1015,14 @@ def evaluate_suite(
         batch_action=batch_action,
         parameters=parameters,
         table=table,
-        target=target,
-        references=references,
-        max_quarantine_share=max_quarantine_share,
+        run=lambda everything: evaluate(
+            df,
+            everything,
+            table=table,
+            target=target,
+            references=references,
+            max_quarantine_share=max_quarantine_share,
+        ),
     )
 
 
@@ -1071,29 +1068,24 @@ def check_suite(
             def clean_orders(ctx: StepContext) -> DataFrame:
                 return check_suite(ctx, ctx.read(bronze_orders), "suites/orders.json")
     """
-    from medallion.io import table_exists
     from medallion.quality.quarantine import write_quarantine
 
-    rules = ctx.table.rules
-    references = {
-        r.reference.qualified_name: ctx.read(r.reference) for r in rules if r.reference is not None
-    }
-    target = None
-    if any(r.against_target for r in rules) and table_exists(ctx.spark, ctx.location()):
-        target = ctx.read(ctx.table)
     result = _evaluate(
         df,
         suite,
-        rules=rules,
+        rules=ctx.table.rules,
         action=action,
         batch_action=batch_action,
         parameters=parameters,
         table=ctx.table.qualified_name,
-        target=target,
-        references=references,
-        max_quarantine_share=max_quarantine_share
-        if max_quarantine_share is not None
-        else ctx.table.max_quarantine_share,
+        # The table's reference and against-target rules read the lakehouse as in ctx.check.
+        run=lambda everything: evaluate_table(
+            df,
+            attrs.evolve(ctx.table, rules=everything),
+            ctx.root,
+            max_quarantine_share=max_quarantine_share,
+            spark=ctx.spark,
+        ),
     )
     write_quarantine(result, ctx.table, ctx.root, run_id=ctx.run_id, source=source)
     ctx.quality.append(result)
