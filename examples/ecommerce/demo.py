@@ -1,8 +1,14 @@
-"""The e-commerce demo: generate raw files, run the pipeline on local Spark + Delta, report.
+"""The e-commerce demo: generate raw files, run bronze -> silver -> gold, report.
 
 Run it as ``python -m examples.ecommerce.demo`` (``make demo`` does it in a fresh virtual
-environment). It exits with status 1 if a bronze table's row count does not reconcile with
-what the generator wrote.
+environment). The generator writes under ``data/generated``; the demo lands the dimensions and
+all transaction batches but the last in ``data/landing`` and runs the whole pipeline, then
+lands the last batch and runs again: that second run is incremental, it reads only the new
+rows. A second ``make demo`` finds every file ingested and writes nothing.
+
+It prints each run, the rows and Delta version of every table, the quarantined rows by rule,
+and a few queries (one of them a time-travel read). It exits with status 1 if a bronze table's
+row count does not reconcile with what the generator wrote.
 """
 
 from __future__ import annotations
@@ -17,13 +23,14 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from medallion import RunResult, read_table, spark_session
+from medallion import DeltaOps, Layer, RunResult, read_table, spark_session
+from medallion.quality.quarantine import quarantine_location
 
 from .generator import Manifest, generate
 from .pipeline import pipeline
-from .tables import BRONZE_TABLES
+from .tables import ALL_TABLES, BRONZE_TABLES, GOLD_DAILY_SALES
 
-__all__ = ["Reconciliation", "main", "reconcile"]
+__all__ = ["Reconciliation", "land", "main", "reconcile"]
 
 #: The kinds of bad record that bronze must flag as not fitting the schema, per dataset.
 RESCUED_KINDS: dict[str, tuple[str, ...]] = {
@@ -77,8 +84,8 @@ def reconcile(spark: SparkSession, root: str, manifest: Manifest) -> list[Reconc
     return result
 
 
-def _existing_manifest(landing: Path, seed: int, transactions: int) -> Manifest | None:
-    path = landing / "manifest.json"
+def _existing_manifest(generated: Path, seed: int, transactions: int) -> Manifest | None:
+    path = generated / "manifest.json"
     if not path.exists():
         return None
     manifest = Manifest.read(path)
@@ -87,25 +94,116 @@ def _existing_manifest(landing: Path, seed: int, transactions: int) -> Manifest 
     return manifest
 
 
-def _clear_lakehouse(root: Path) -> None:
-    """Remove the demo's tables (only the layer folders: the root may hold other things)."""
+def _clear(root: Path, landing: Path) -> None:
+    """Remove the demo's tables and landed files (only what the demo made)."""
     for layer in ("bronze", "silver", "gold", "_medallion"):
         shutil.rmtree(root / layer, ignore_errors=True)
+    shutil.rmtree(landing, ignore_errors=True)
 
 
-def _print_run(run: RunResult) -> None:
-    print(f"\nrun {run.run_id}: {'succeeded' if run.succeeded else 'FAILED'}")
-    for step in run.steps:
-        write = step.write
-        rows = f"{write.rows_written:>9,} rows" if write else ""
-        version = f"v{write.version}" if write and write.version is not None else "-"
-        print(
-            f"  {step.table:<24} {step.status:<10} {rows:>14}  {version:>4}  {step.seconds:6.1f}s"
+def land(generated: Path, landing: Path, manifest: Manifest, batches: int) -> int:
+    """Copy the dimensions and the first ``batches`` transaction files into the landing folder.
+
+    Files already landed are left alone (their modification time is kept, so bronze does not
+    ingest them again).
+
+    Args:
+        generated: Where the generator wrote.
+        landing: The folder the pipeline ingests.
+        manifest: The generator's manifest.
+        batches: How many transaction batches to land.
+
+    Returns:
+        The number of files copied.
+    """
+    copied = 0
+    wanted = [
+        *manifest.files_for("customers"),
+        *manifest.files_for("products"),
+        *manifest.files_for("transactions")[:batches],
+    ]
+    for entry in wanted:
+        target = landing / entry.path
+        if target.exists():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(generated / entry.path, target)
+        copied += 1
+    return copied
+
+
+def _print_run(title: str, run: RunResult) -> None:
+    print(f"\n{title}")
+    print(run.render())
+
+
+def _table_summary(spark: SparkSession, root: str) -> None:
+    print("\ntables (rows, Delta version):")
+    for table in ALL_TABLES:
+        ops = DeltaOps.of(spark, table, root)
+        if not ops.exists():
+            print(f"  {table.qualified_name:<28} (not written)")
+            continue
+        rows = ops.read().count()
+        print(f"  {table.qualified_name:<28}{rows:>10,} rows  v{ops.version()}")
+
+
+def _quarantine_summary(spark: SparkSession, root: str) -> None:
+    print("\nquarantined rows by table and rule:")
+    found = False
+    for layer in (Layer.SILVER, Layer.GOLD):
+        ops = DeltaOps(spark, quarantine_location(root, layer))
+        if not ops.exists():
+            continue
+        rows = (
+            ops.read()
+            .select("table", F.explode("failures.rule").alias("rule"))
+            .groupBy("table", "rule")
+            .count()
+            .orderBy("table", F.desc("count"))
+            .collect()
+        )
+        for row in rows:
+            found = True
+            print(f"  {row['table']:<24}{row['rule']:<44}{row['count']:>7,}")
+    if not found:
+        print("  (none)")
+
+
+def _queries(spark: SparkSession, root: str, before_increment: int | None) -> None:
+    def show(title: str, sql: str) -> None:
+        print(f"\n{title}\n  {sql}")
+        for row in spark.sql(sql).collect():
+            print("   ", "  ".join(str(v) for v in row))
+
+    gold = f"{root}/gold"
+    show(
+        "monthly revenue:",
+        f"SELECT month_start, orders, revenue FROM delta.`{gold}/monthly_sales` "
+        "ORDER BY month_start",
+    )
+    show(
+        "top 5 products by revenue:",
+        f"SELECT revenue_rank, product_name, category, revenue FROM "
+        f"delta.`{gold}/product_performance` ORDER BY revenue_rank, product_id LIMIT 5",
+    )
+    show(
+        "customers per RFM segment:",
+        f"SELECT segment, count(*) AS customers, round(avg(monetary), 2) AS avg_spend "
+        f"FROM delta.`{gold}/customer_rfm` GROUP BY segment ORDER BY customers DESC",
+    )
+    if before_increment is not None:
+        show(
+            f"time travel: daily sales before the incremental run (version {before_increment}) "
+            "and now:",
+            f"SELECT 'before' AS at, count(*) AS days, sum(revenue) AS revenue FROM "
+            f"delta.`{gold}/daily_sales` VERSION AS OF {before_increment} UNION ALL "
+            f"SELECT 'now', count(*), sum(revenue) FROM delta.`{gold}/daily_sales`",
         )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Generate data, run the pipeline, print the summary.
+    """Generate data, run the pipeline (a full run, then an incremental one), print a summary.
 
     Args:
         argv: Command-line arguments (``--help`` lists them).
@@ -115,8 +213,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = argparse.ArgumentParser(prog="python -m examples.ecommerce.demo")
     parser.add_argument("--lakehouse", default="lakehouse", help="lakehouse root folder")
-    parser.add_argument("--landing", default="data/landing", help="where raw files are written")
+    parser.add_argument("--data", default="data", help="where raw files are generated and land")
     parser.add_argument("--transactions", type=int, default=20_000)
+    parser.add_argument("--batches", type=int, default=4, help="transaction files")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--bad-share", type=float, default=0.02)
     parser.add_argument(
@@ -128,27 +227,43 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     clock = time.perf_counter()
     root = str(Path(args.lakehouse).resolve())
-    manifest = _existing_manifest(Path(args.landing), args.seed, args.transactions)
+    generated = Path(args.data) / "generated"
+    landing = Path(args.data) / "landing"
+    manifest = _existing_manifest(generated, args.seed, args.transactions)
     if manifest is None or args.regenerate:
         manifest = generate(
-            args.landing, transactions=args.transactions, seed=args.seed, bad_share=args.bad_share
+            generated,
+            transactions=args.transactions,
+            seed=args.seed,
+            bad_share=args.bad_share,
+            batches=args.batches,
         )
-        _clear_lakehouse(Path(root))
+        _clear(Path(root), landing)
         print(
             f"generated {sum(f.records for f in manifest.files):,} records in "
-            f"{len(manifest.files)} files under {args.landing} "
+            f"{len(manifest.files)} files under {generated} "
             f"({time.perf_counter() - clock:.1f}s); new lakehouse at {root}"
         )
     else:
-        print(
-            f"reusing the files under {args.landing} (seed {manifest.seed}); files already "
-            "ingested are skipped (pass --regenerate for new data)"
-        )
+        print(f"reusing the files under {generated} (seed {manifest.seed})")
 
     spark = spark_session("medallion-ecommerce-demo")
-    pipeline.dry_run(root, spark=spark)
-    run = pipeline.run(spark, root, params={"landing": str(Path(args.landing).resolve())})
-    _print_run(run)
+    params = {"landing": str(landing.resolve())}
+    batches = len(manifest.files_for("transactions"))
+    before_increment: int | None = None
+    if land(generated, landing, manifest, batches - 1):
+        pipeline.dry_run(root, spark=spark)
+        first = pipeline.run(spark, root, params=params, progress=_progress)
+        _print_run(f"full run: every transaction batch but the last ({batches - 1})", first)
+        before_increment = DeltaOps.of(spark, GOLD_DAILY_SALES, root).version()
+    copied = land(generated, landing, manifest, batches)
+    title = (
+        "incremental run: the last transaction batch arrives; only its rows are processed"
+        if copied
+        else "rerun: every file is already ingested, so nothing is read or written"
+    )
+    second = pipeline.run(spark, root, params=params, progress=_progress)
+    _print_run(title, second)
 
     print(
         "\nbronze reconciliation (every generated record is a bronze row; records that do "
@@ -157,21 +272,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"  {'dataset':<14}{'generated':>10}{'in bronze':>11}{'to rescue':>11}{'rescued':>9}")
     checks = reconcile(spark, root, manifest)
     for check in checks:
-        dataset, generated, rows, expected, rescued = check
+        dataset, generated_rows, rows, expected, rescued = check
         mark = "ok" if check.ok else "MISMATCH"
-        print(f"  {dataset:<14}{generated:>10,}{rows:>11,}{expected:>11,}{rescued:>9,}  {mark}")
-    reasons = (
-        read_table(spark, BRONZE_TABLES["transactions"], root)
-        .where("_rescue_reason IS NOT NULL")
-        .groupBy(F.regexp_replace("_rescue_reason", r": .*", "").alias("reason"))
-        .count()
-        .orderBy(F.desc("count"))
-    )
-    print("\nrescued transactions by reason:")
-    for row in reasons.collect():
-        print(f"  {row['reason']:<40}{row['count']:>6,}")
+        print(
+            f"  {dataset:<14}{generated_rows:>10,}{rows:>11,}{expected:>11,}{rescued:>9,}  {mark}"
+        )
+    _table_summary(spark, root)
+    _quarantine_summary(spark, root)
+    _queries(spark, root, before_increment)
     print(f"\ndone in {time.perf_counter() - clock:.1f}s; lakehouse at {root}")
+    print(f"try: .venv/bin/medallion runs --root {args.lakehouse}")
     return 0 if all(c.ok for c in checks) else 1
+
+
+def _progress(line: str) -> None:
+    print(line, flush=True)
 
 
 if __name__ == "__main__":

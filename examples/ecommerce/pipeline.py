@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from medallion import FileSource, IngestResult, Pipeline, StepContext, ingest_files
 
+from .gold import add_gold_steps
+from .silver import add_silver_steps
 from .tables import BRONZE_CUSTOMERS, BRONZE_PRODUCTS, BRONZE_TRANSACTIONS
 
 __all__ = ["bronze_customers", "bronze_products", "bronze_transactions", "pipeline"]
@@ -41,3 +43,7 @@ def bronze_products(ctx: StepContext) -> IngestResult:
 def bronze_transactions(ctx: StepContext) -> IngestResult:
     """Ingest the transaction batches."""
     return _ingest(ctx, "transactions", "json")
+
+
+add_silver_steps(pipeline)
+add_gold_steps(pipeline)

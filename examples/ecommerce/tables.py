@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from medallion import Layer, Table
+from medallion import Layer, Table, checks
 
 from .schemas import CUSTOMERS_DDL, PRODUCTS_DDL, TRANSACTIONS_DDL
 
 __all__ = [
+    "ALL_TABLES",
     "BRONZE_CUSTOMERS",
     "BRONZE_PRODUCTS",
     "BRONZE_TABLES",
@@ -57,6 +58,24 @@ BRONZE_TABLES: dict[str, Table] = {
 #: Delta properties of the tables read incrementally: their changes feed the next layer.
 CHANGE_FEED = {"delta.enableChangeDataFeed": "true"}
 
+#: Silver vocabularies: the values the standardised text columns may take.
+LOYALTY_TIERS = ("bronze", "silver", "gold", "platinum")
+PRODUCT_CATEGORIES = (
+    "Beauty",
+    "Books",
+    "Clothing",
+    "Electronics",
+    "Grocery",
+    "Home & Kitchen",
+    "Sports & Outdoors",
+    "Toys & Games",
+)
+ORDER_STATUSES = ("completed", "pending", "cancelled", "returned")
+PAYMENT_METHODS = ("credit_card", "debit_card", "paypal", "apple_pay", "gift_card", "cash")
+SALES_CHANNELS = ("web", "mobile", "store")
+#: A plausible e-mail address (lower case, as silver stores it): checked, but only warned about.
+EMAIL_PATTERN = r"^[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}$"
+
 SILVER_CUSTOMERS = Table(
     "customers",
     Layer.SILVER,
@@ -68,6 +87,14 @@ SILVER_CUSTOMERS = Table(
     primary_keys="customer_id",
     properties=CHANGE_FEED,
     comment="One row per customer, latest version, standardised.",
+    rules=[
+        checks.not_null("customer_id"),
+        checks.not_null("first_name"),
+        checks.not_null("last_name"),
+        checks.not_null("signup_date"),
+        checks.matches("email", EMAIL_PATTERN, name="email_format", action="warn"),
+        checks.in_set("loyalty_tier", LOYALTY_TIERS, action="warn"),
+    ],
 )
 SILVER_PRODUCTS = Table(
     "products",
@@ -80,6 +107,21 @@ SILVER_PRODUCTS = Table(
     primary_keys="product_id",
     properties=CHANGE_FEED,
     comment="One row per product, latest version, standardised.",
+    rules=[
+        checks.not_null("product_id"),
+        checks.not_null("product_name"),
+        checks.not_null("category"),
+        checks.not_null("price"),
+        checks.not_null("cost"),
+        checks.in_range("price", 0, name="price_not_negative"),
+        checks.in_range("cost", 0, name="cost_not_negative"),
+        checks.condition(
+            "cost_not_above_price",
+            "price IS NULL OR cost IS NULL OR cost <= price",
+            description="cost must not exceed price",
+        ),
+        checks.in_set("category", PRODUCT_CATEGORIES, action="warn"),
+    ],
 )
 SILVER_TRANSACTIONS = Table(
     "transactions",
@@ -95,6 +137,25 @@ SILVER_TRANSACTIONS = Table(
     primary_keys="transaction_id",
     properties=CHANGE_FEED,
     comment="One row per order line, typed and standardised, checked against the dimensions.",
+    rules=[
+        checks.not_null("transaction_id"),
+        checks.not_null("order_id"),
+        checks.not_null("customer_id"),
+        checks.not_null("product_id"),
+        checks.not_null("quantity"),
+        checks.not_null("unit_price"),
+        checks.not_null("discount"),
+        checks.not_null("event_time"),
+        checks.not_null("status"),
+        checks.in_range("quantity", 1, name="quantity_at_least_one"),
+        checks.in_range("unit_price", 0, name="unit_price_not_negative"),
+        checks.in_range("discount", 0, 1, name="discount_between_0_and_1"),
+        checks.in_set("status", ORDER_STATUSES),
+        checks.in_set("payment_method", PAYMENT_METHODS, action="warn"),
+        checks.in_set("channel", SALES_CHANNELS, action="warn"),
+        checks.exists_in("customer_id", SILVER_CUSTOMERS),
+        checks.exists_in("product_id", SILVER_PRODUCTS),
+    ],
 )
 
 GOLD_DAILY_SALES = Table(
@@ -139,9 +200,10 @@ GOLD_DIM_CUSTOMERS = Table(
     schema=(
         "customer_id STRING NOT NULL, full_name STRING, email STRING, city STRING, "
         "state STRING, country STRING, signup_date DATE, loyalty_tier STRING, "
-        "valid_from TIMESTAMP, valid_to TIMESTAMP, is_current BOOLEAN"
+        "updated_at TIMESTAMP, valid_from TIMESTAMP, valid_to TIMESTAMP, is_current BOOLEAN"
     ),
-    primary_keys="customer_id",
+    primary_keys=("customer_id", "valid_from"),
+    zorder_by="customer_id",
     comment="Customers as SCD type 2: a new row when city, state, country or tier changes.",
 )
 GOLD_DIM_PRODUCTS = Table(
@@ -192,4 +254,22 @@ GOLD_PRODUCT_PERFORMANCE = Table(
     primary_keys="product_id",
     write_mode="overwrite",
     comment="Revenue, units and orders per product, ranked overall and within its category.",
+)
+
+#: Every table of the lakehouse, in layer order.
+ALL_TABLES: tuple[Table, ...] = (
+    BRONZE_CUSTOMERS,
+    BRONZE_PRODUCTS,
+    BRONZE_TRANSACTIONS,
+    SILVER_CUSTOMERS,
+    SILVER_PRODUCTS,
+    SILVER_TRANSACTIONS,
+    GOLD_DIM_CUSTOMERS,
+    GOLD_DIM_PRODUCTS,
+    GOLD_DIM_DATES,
+    GOLD_DAILY_SALES,
+    GOLD_WEEKLY_SALES,
+    GOLD_MONTHLY_SALES,
+    GOLD_CUSTOMER_RFM,
+    GOLD_PRODUCT_PERFORMANCE,
 )

@@ -1,0 +1,277 @@
+"""Silver steps of the e-commerce pipeline: typed, standardised, checked, one row per key.
+
+Each silver table is built from its bronze table with built-in Spark functions only (no Python
+UDF), checked against the table's quality rules (declared in :mod:`examples.ecommerce.tables`)
+and MERGEd into silver on its primary key.
+
+``silver.customers``
+    One row per ``customer_id``, its latest version: names trimmed and in initial capitals
+    (``full_name`` is ``first_name last_name``), e-mail trimmed and in lower case, state and
+    country in upper case, loyalty tier in lower case; ``updated_at`` is the bronze ingestion
+    time. Rows without a key, names or a valid ``signup_date`` (bronze rescued ``31/02/2024``
+    as null) are quarantined; a malformed e-mail or an unknown tier is only warned about.
+``silver.products``
+    One row per ``product_id``, its latest version: ``name`` becomes ``product_name``, the
+    category is trimmed and in initial capitals (``" HOME & KITCHEN"`` -> ``"Home & Kitchen"``),
+    prices are ``DECIMAL(10,2)`` with ``margin = price - cost``. A missing or negative price or
+    cost (bronze rescued ``"N/A"`` as null) is quarantined; an unknown category or a cost above
+    the price is warned about.
+``silver.transactions``
+    One row per ``transaction_id`` (an order line): money as decimals with
+    ``line_total = round(quantity * unit_price * (1 - discount), 2)``; status, payment method
+    and channel trimmed, in lower case, inner spaces as ``_`` (``" Credit Card"`` ->
+    ``"credit_card"``); the date parts of ``event_time`` (``order_date``, ``order_year``,
+    ``order_month``, ``order_week_start`` (the Monday of its ISO week), ``order_day_of_week``
+    (``"Mon"``) and ``order_hour``) and ``ingested_at``. Rows with a missing value (malformed
+    JSON and values bronze could not type are null), a quantity under 1, a discount outside
+    ``[0, 1]``, a negative price, an unknown status, or a customer or product that silver does
+    not hold are quarantined. A line whose customer or product arrives (or is corrected) later
+    is not retried by itself: it stays in quarantine, with its whole record, to be replayed.
+
+Quarantined rows go to ``silver/_quarantine`` with the rules they failed; their ``record`` also
+keeps the bronze ``_source_file``, ``_rescued_data`` (the raw text of a record bronze could not
+read) and ``_rescue_reason``.
+
+Duplicates are not quarantined: the MERGE keeps the latest row of each key (by ingestion time,
+then event time for transactions) and counts the others as dropped. Bronze does not record a
+row's position in its file, so two different rows of one key in the same file (a CRM export
+listing a customer twice) are told apart by their other columns: deterministic, but not "the
+last line wins". For each step, the rows read equal the rows merged plus those quarantined and
+dropped.
+
+Every step is incremental: it reads only the bronze rows it has not processed yet
+(:meth:`~medallion.StepContext.increment`, from bronze's Change Data Feed), and the bronze
+version it consumed is recorded in the same commit as its MERGE. With no new bronze version a
+step writes nothing, not even an empty commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from medallion import DeltaOps, MergeResult, Pipeline, StepContext, Table, WriteResult
+
+from .tables import (
+    BRONZE_CUSTOMERS,
+    BRONZE_PRODUCTS,
+    BRONZE_TRANSACTIONS,
+    SILVER_CUSTOMERS,
+    SILVER_PRODUCTS,
+    SILVER_TRANSACTIONS,
+)
+
+__all__ = [
+    "TRACE_COLUMNS",
+    "add_silver_steps",
+    "silver_customers",
+    "silver_products",
+    "silver_transactions",
+    "standardise_customers",
+    "standardise_products",
+    "standardise_transactions",
+]
+
+#: Bronze columns kept next to the silver ones while checking, so that a quarantined row's
+#: record says where it came from and, for a record bronze could not read, what it was.
+TRACE_COLUMNS = ("_source_file", "_rescued_data", "_rescue_reason")
+
+_MONEY = "decimal(10,2)"
+
+
+def _text(name: str) -> Column:
+    """The column trimmed, inner runs of white space made one space, and empty text null."""
+    cleaned = F.regexp_replace(F.trim(F.col(name)), r"\s+", " ")
+    return F.nullif(cleaned, F.lit(""))
+
+
+def _code(name: str) -> Column:
+    """A code word: trimmed, lower case, inner white space as ``_`` (``" Apple Pay"``)."""
+    return F.regexp_replace(F.lower(_text(name)), " ", "_")
+
+
+def _money(name: str, data_type: str = _MONEY) -> Column:
+    """A DOUBLE as a decimal; null when it does not fit (a not-null rule then catches it)."""
+    return F.col(name).try_cast(data_type)
+
+
+def _trace(bronze: DataFrame) -> list[Column]:
+    return [F.col(name) for name in TRACE_COLUMNS if name in bronze.columns]
+
+
+def standardise_customers(bronze: DataFrame) -> DataFrame:
+    """Shape bronze customer rows into silver customers (not yet checked).
+
+    Args:
+        bronze: Rows of ``bronze.customers`` (the metadata columns included).
+
+    Returns:
+        The columns of ``silver.customers``, followed by the bronze trace columns
+        (:data:`TRACE_COLUMNS`) that are present.
+    """
+    first_name, last_name = F.initcap(_text("first_name")), F.initcap(_text("last_name"))
+    return bronze.select(
+        _text("customer_id").alias("customer_id"),
+        first_name.alias("first_name"),
+        last_name.alias("last_name"),
+        F.nullif(F.concat_ws(" ", first_name, last_name), F.lit("")).alias("full_name"),
+        F.lower(_text("email")).alias("email"),
+        _text("phone").alias("phone"),
+        _text("city").alias("city"),
+        F.upper(_text("state")).alias("state"),
+        F.upper(_text("country")).alias("country"),
+        F.col("signup_date"),
+        F.lower(_text("loyalty_tier")).alias("loyalty_tier"),
+        F.col("_ingested_at").alias("updated_at"),
+        *_trace(bronze),
+    )
+
+
+def standardise_products(bronze: DataFrame) -> DataFrame:
+    """Shape bronze product rows into silver products (not yet checked).
+
+    Args:
+        bronze: Rows of ``bronze.products`` (the metadata columns included).
+
+    Returns:
+        The columns of ``silver.products``, followed by the bronze trace columns present.
+    """
+    price, cost = _money("price"), _money("cost")
+    return bronze.select(
+        _text("product_id").alias("product_id"),
+        _text("name").alias("product_name"),
+        F.initcap(_text("category")).alias("category"),
+        _text("brand").alias("brand"),
+        price.alias("price"),
+        cost.alias("cost"),
+        (price - cost).try_cast(_MONEY).alias("margin"),
+        F.col("active"),
+        F.col("created_at"),
+        F.col("_ingested_at").alias("updated_at"),
+        *_trace(bronze),
+    )
+
+
+def standardise_transactions(bronze: DataFrame) -> DataFrame:
+    """Shape bronze transaction rows into silver transactions (not yet checked).
+
+    Args:
+        bronze: Rows of ``bronze.transactions`` (the metadata columns included).
+
+    Returns:
+        The columns of ``silver.transactions``, followed by the bronze trace columns present.
+    """
+    unit_price, discount = _money("unit_price"), _money("discount", "decimal(4,2)")
+    line_total = F.round(F.col("quantity") * unit_price * (F.lit(1) - discount), 2)
+    event_time = F.col("event_time")
+    return bronze.select(
+        _text("transaction_id").alias("transaction_id"),
+        _text("order_id").alias("order_id"),
+        _text("customer_id").alias("customer_id"),
+        _text("product_id").alias("product_id"),
+        F.col("quantity"),
+        unit_price.alias("unit_price"),
+        discount.alias("discount"),
+        line_total.try_cast("decimal(12,2)").alias("line_total"),
+        _code("payment_method").alias("payment_method"),
+        _code("status").alias("status"),
+        _code("channel").alias("channel"),
+        event_time,
+        F.to_date(event_time).alias("order_date"),
+        F.year(event_time).alias("order_year"),
+        F.month(event_time).alias("order_month"),
+        F.date_trunc("week", event_time).cast("date").alias("order_week_start"),
+        F.date_format(event_time, "EEE").alias("order_day_of_week"),
+        F.hour(event_time).alias("order_hour"),
+        F.col("_ingested_at").alias("ingested_at"),
+        *_trace(bronze),
+    )
+
+
+def _merge_new_rows(
+    ctx: StepContext,
+    source: Table,
+    standardise: Callable[[DataFrame], DataFrame],
+    order_by: Sequence[str],
+) -> WriteResult:
+    """Standardise, check and MERGE the rows of ``source`` the step has not processed yet.
+
+    Args:
+        ctx: The step's context.
+        source: The bronze table to read incrementally.
+        standardise: Shapes bronze rows into the silver table's columns.
+        order_by: The columns whose greatest value marks the row a MERGE keeps for a key.
+
+    Returns:
+        The MERGE's result, or a write of no version when bronze has nothing new.
+    """
+    increment = ctx.increment(source)
+    if increment.is_empty:
+        return ctx.no_changes()
+    versions = (
+        f"v{increment.to_version}"
+        if increment.from_version is None
+        else f"v{increment.from_version}-{increment.to_version}"
+    )
+    checked = ctx.check(standardise(increment.rows), source=f"{source.qualified_name}@{versions}")
+    rows = checked.select(*ctx.table.require_schema().fieldNames())
+    result: MergeResult = DeltaOps.of(ctx.spark, ctx.table, ctx.root).merge(
+        rows, order_by=order_by, run_id=ctx.run_id, tags=ctx.tags
+    )
+    return result
+
+
+def silver_customers(ctx: StepContext) -> WriteResult:
+    """MERGE the new bronze customer rows into ``silver.customers``, latest version per id.
+
+    Args:
+        ctx: The step's context.
+
+    Returns:
+        The MERGE's result, or a write of no version when bronze has nothing new.
+    """
+    return _merge_new_rows(ctx, BRONZE_CUSTOMERS, standardise_customers, ["updated_at"])
+
+
+def silver_products(ctx: StepContext) -> WriteResult:
+    """MERGE the new bronze product rows into ``silver.products``, latest version per id.
+
+    Args:
+        ctx: The step's context.
+
+    Returns:
+        The MERGE's result, or a write of no version when bronze has nothing new.
+    """
+    return _merge_new_rows(ctx, BRONZE_PRODUCTS, standardise_products, ["updated_at"])
+
+
+def silver_transactions(ctx: StepContext) -> WriteResult:
+    """MERGE the new bronze order lines into ``silver.transactions``, checked against silver.
+
+    A line whose customer or product silver does not hold (yet) is quarantined.
+
+    Args:
+        ctx: The step's context.
+
+    Returns:
+        The MERGE's result, or a write of no version when bronze has nothing new.
+    """
+    return _merge_new_rows(
+        ctx, BRONZE_TRANSACTIONS, standardise_transactions, ["ingested_at", "event_time"]
+    )
+
+
+def add_silver_steps(pipeline: Pipeline) -> None:
+    """Register the silver steps on ``pipeline``.
+
+    ``silver_transactions`` runs after the dimension steps: its ``exists_in`` rules refer to
+    ``silver.customers`` and ``silver.products``.
+
+    Args:
+        pipeline: The e-commerce pipeline, whose bronze steps produce the inputs.
+    """
+    pipeline.step(SILVER_CUSTOMERS, inputs=[BRONZE_CUSTOMERS])(silver_customers)
+    pipeline.step(SILVER_PRODUCTS, inputs=[BRONZE_PRODUCTS])(silver_products)
+    pipeline.step(SILVER_TRANSACTIONS, inputs=[BRONZE_TRANSACTIONS])(silver_transactions)
