@@ -493,9 +493,7 @@ class Pipeline:
                 if isinstance(output, WriteResult):
                     written = output
                 else:
-                    written = write_table(
-                        output, step.table, plan.root, run_id=run, tags=ctx.tags
-                    )
+                    written = write_table(output, step.table, plan.root, run_id=run, tags=ctx.tags)
                 if step.table.optimize_after_write and written.version is not None:
                     _optimize(spark, step.table, plan.root)
             except Exception as exc:
