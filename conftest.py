@@ -15,6 +15,7 @@ from _pytest.doctest import DoctestItem
 from pyspark.sql import SparkSession
 
 from medallion import spark_session
+from medallion.testing.kafka import KafkaBroker
 
 
 @pytest.fixture(scope="session")
@@ -25,9 +26,17 @@ def spark() -> Iterator[SparkSession]:
         driver_memory="2g",
         config={"spark.sql.ansi.enabled": "true"},
         log_level="ERROR",
+        kafka=True,
     )
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> Iterator[KafkaBroker]:
+    """A real single-node Kafka broker (KRaft) on 127.0.0.1, started once for the run."""
+    with KafkaBroker(num_partitions=2) as broker:
+        yield broker
 
 
 @pytest.fixture

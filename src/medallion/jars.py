@@ -28,7 +28,16 @@ from pathlib import Path
 
 from medallion.errors import JarResolutionError
 
-__all__ = ["delta_package", "fetch_jars", "jar_files", "kafka_package", "spark_jars_dir"]
+__all__ = [
+    "TOKEN_PROVIDER_SUBSTITUTES",
+    "delta_package",
+    "fetch_jars",
+    "jar_files",
+    "kafka_package",
+    "maven_url",
+    "spark_jars_dir",
+    "token_provider_substitute",
+]
 
 _SCALA = "2.13"
 _VERSIONED_JAR = re.compile(r"^(?P<artifact>.+?)-\d+\.")
@@ -68,6 +77,51 @@ def kafka_package(spark_version: str | None = None) -> str:
     return f"org.apache.spark:spark-sql-kafka-0-10_{_SCALA}:{spark_version or _spark_version()}"
 
 
+#: Spark versions whose ``spark-token-provider-kafka`` jar is not on Maven Central, and the
+#: release of it used instead (the connector's delegation-token helper, unchanged since).
+TOKEN_PROVIDER_SUBSTITUTES: dict[str, str] = {"4.1.2": "4.1.1", "4.1.3": "4.1.1"}
+_TOKEN_PROVIDER = f"org.apache.spark:spark-token-provider-kafka-0-10_{_SCALA}"
+
+
+def token_provider_substitute(spark_version: str | None = None) -> str | None:
+    """The Maven coordinates of the Kafka token provider to use instead of the missing one.
+
+    Spark's Kafka connector depends on ``spark-token-provider-kafka-0-10`` of its own version;
+    for some Spark releases that jar is not served by Maven Central (4.1.2 and 4.1.3), so the
+    connector is resolved without it and the nearest earlier release is added.
+
+    Args:
+        spark_version: Spark's version; defaults to the installed pyspark's.
+
+    Returns:
+        The substitute's coordinates, or ``None`` when the connector's own one is served.
+
+    Example:
+        >>> token_provider_substitute("4.1.3")
+        'org.apache.spark:spark-token-provider-kafka-0-10_2.13:4.1.1'
+        >>> token_provider_substitute("4.1.1") is None
+        True
+    """
+    substitute = TOKEN_PROVIDER_SUBSTITUTES.get(spark_version or _spark_version())
+    return f"{_TOKEN_PROVIDER}:{substitute}" if substitute else None
+
+
+def maven_url(coordinates: str) -> str:
+    """The Maven Central URL of a jar.
+
+    Args:
+        coordinates: ``group:artifact:version``.
+
+    Returns:
+        The URL.
+    """
+    group, artifact, version = coordinates.split(":")
+    return (
+        f"https://repo1.maven.org/maven2/{group.replace('.', '/')}/{artifact}/{version}/"
+        f"{artifact}-{version}.jar"
+    )
+
+
 def spark_jars_dir() -> Path:
     """The folder of jars that ships inside the installed pyspark package."""
     import pyspark
@@ -99,6 +153,10 @@ def _artifact(jar_name: str) -> str:
 
 
 def _pom(packages: Iterable[str]) -> str:
+    packages = list(packages)
+    substitute = token_provider_substitute()
+    if substitute and any(p.startswith("org.apache.spark:spark-sql-kafka") for p in packages):
+        packages.append(substitute)
     dependencies = []
     for package in packages:
         parts = package.split(":")
@@ -107,9 +165,15 @@ def _pom(packages: Iterable[str]) -> str:
                 f"package {package!r} is not Maven coordinates 'group:artifact:version'"
             )
         group, artifact, version = parts
+        exclusions = (
+            "<exclusions><exclusion><groupId>org.apache.spark</groupId>"
+            f"<artifactId>{_TOKEN_PROVIDER.split(':')[1]}</artifactId></exclusion></exclusions>"
+            if substitute and artifact.startswith("spark-sql-kafka")
+            else ""
+        )
         dependencies.append(
             f"<dependency><groupId>{group}</groupId><artifactId>{artifact}</artifactId>"
-            f"<version>{version}</version></dependency>"
+            f"<version>{version}</version>{exclusions}</dependency>"
         )
     return (
         '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>'

@@ -21,7 +21,13 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from medallion.errors import DeltaNotConfiguredError, JarResolutionError, SessionError
-from medallion.jars import delta_package, jar_files
+from medallion.jars import (
+    delta_package,
+    jar_files,
+    kafka_package,
+    maven_url,
+    token_provider_substitute,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -61,6 +67,7 @@ def delta_builder(
     driver_memory: str | None = None,
     shuffle_partitions: int | None = None,
     ui: bool = False,
+    kafka: bool = False,
 ) -> SparkSession.Builder:
     """A ``SparkSession.Builder`` configured for Delta Lake, to customise further.
 
@@ -83,6 +90,8 @@ def delta_builder(
         shuffle_partitions: ``spark.sql.shuffle.partitions``; defaults to twice the cores for a
             local master, Spark's default otherwise.
         ui: Whether to start the Spark web UI.
+        kafka: Add Spark's Kafka connector (:func:`medallion.jars.kafka_package`); from a
+            jars folder, it must hold the connector (``medallion jars fetch --kafka``).
 
     Returns:
         The builder; call ``getOrCreate()`` on it (or use :func:`spark_session`).
@@ -134,9 +143,22 @@ def delta_builder(
                 f"jars folder {os.fspath(folder)!r} has no delta-spark jar; fill it with "
                 f"`medallion jars fetch --dest {os.fspath(folder)}`"
             )
+        if kafka and not any(os.path.basename(j).startswith("spark-sql-kafka") for j in jars):
+            raise JarResolutionError(
+                f"jars folder {os.fspath(folder)!r} has no spark-sql-kafka jar; fill it with "
+                f"`medallion jars fetch --kafka --dest {os.fspath(folder)}`"
+            )
         settings["spark.jars"] = ",".join(jars)
     else:
-        settings["spark.jars.packages"] = ",".join([delta_package(), *packages])
+        wanted = [delta_package(), *([kafka_package()] if kafka else []), *packages]
+        settings["spark.jars.packages"] = ",".join(wanted)
+        substitute = token_provider_substitute() if kafka else None
+        if substitute is not None:
+            # The connector's own token provider is not on Maven Central for this Spark
+            # release: resolve the connector without it and add the nearest earlier one.
+            group, artifact, _ = substitute.split(":")
+            settings["spark.jars.excludes"] = f"{group}:{artifact}"
+            settings["spark.jars"] = maven_url(substitute)
         user_settings = dict(config or {})
         if "spark.jars.ivySettings" not in user_settings:
             ivy = resources.files("medallion").joinpath("ivysettings.xml")
@@ -165,6 +187,7 @@ def spark_session(
     shuffle_partitions: int | None = None,
     ui: bool = False,
     log_level: str = "WARN",
+    kafka: bool = False,
 ) -> SparkSession:
     """Get or create a SparkSession with Delta Lake configured.
 
@@ -181,6 +204,7 @@ def spark_session(
         shuffle_partitions: ``spark.sql.shuffle.partitions``.
         ui: Whether to start the Spark web UI.
         log_level: The JVM log level (``"WARN"``, ``"ERROR"``, ...).
+        kafka: Add Spark's Kafka connector (see :func:`delta_builder`).
 
     Returns:
         The session.
@@ -206,6 +230,7 @@ def spark_session(
         driver_memory=driver_memory,
         shuffle_partitions=shuffle_partitions,
         ui=ui,
+        kafka=kafka,
     )
     try:
         spark = builder.getOrCreate()

@@ -1,0 +1,539 @@
+"""Kafka → Spark Structured Streaming → bronze Delta, exactly once.
+
+:class:`KafkaSource` describes where to read (servers, topics, offsets, security) and keeps
+its secrets out of ``repr`` and logs. :func:`stream_to_bronze` starts a query that parses each
+message against a bronze table's schema and writes, per micro-batch and as Delta transactions
+keyed by the query's name and the batch id:
+
+* the parsed rows to the bronze table, with Kafka's metadata (``_kafka_topic``,
+  ``_kafka_partition``, ``_kafka_offset``, ``_kafka_timestamp``, ``_kafka_key``), the ingestion
+  metadata and a ``_late`` flag;
+* the messages that cannot be parsed (not JSON, a value that does not fit its column's type, a
+  null in a NOT NULL column, an empty message) to the layer's dead-letter table
+  (``<root>/<layer>/_dead_letters``) with the raw bytes and the reason;
+* one run-log row (rows read, written and dead-lettered).
+
+Every message read ends up in exactly one of the two tables, once: the checkpoint records the
+offsets of each micro-batch, and a micro-batch replayed after a crash finds its writes already
+committed and skips them.
+
+Late data: with ``event_time`` and ``watermark``, the writer keeps a watermark (the latest
+event time written, minus the delay; after a restart it starts from the bronze table's latest
+event time), and a row whose event time is older than the watermark at the start of its
+micro-batch is written with ``_late = true``. Bronze never drops a late row: Spark's own
+``withWatermark`` drops late rows only in stateful operators (aggregations, deduplication),
+and bronze has none. What late data means (a correction to an earlier day, say) is decided
+downstream, with the flag: the silver and gold steps recompute the days late rows belong to.
+
+Example:
+    ::
+
+        source = KafkaSource("127.0.0.1:9092", "transactions", starting_offsets="earliest")
+        query = stream_to_bronze(
+            spark, source, BRONZE_TRANSACTIONS, "lakehouse",
+            checkpoint="lakehouse/_checkpoints/transactions",
+            event_time="event_time", watermark="10 minutes",
+            trigger="5 seconds",
+        )
+        query.awaitTermination()
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
+import attrs
+from pyspark.sql import Column
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from medallion.delta.ops import DeltaOps, Transaction
+from medallion.errors import MedallionError
+from medallion.ingest.files import _mismatched
+from medallion.layers import Layer
+from medallion.schema import as_string_schema
+from medallion.table import Table, resolve_root
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.streaming.query import StreamingQuery
+
+__all__ = [
+    "DEAD_LETTER_SCHEMA",
+    "KAFKA_COLUMNS",
+    "BronzeStreamWriter",
+    "KafkaSource",
+    "Secret",
+    "dead_letter_location",
+    "kafka_bronze_table",
+    "stream_to_bronze",
+]
+
+#: Kafka's metadata, kept on every bronze row read from a topic (before the ingestion columns).
+KAFKA_COLUMNS = T.StructType(
+    [
+        T.StructField("_kafka_topic", T.StringType(), True),
+        T.StructField("_kafka_partition", T.IntegerType(), True),
+        T.StructField("_kafka_offset", T.LongType(), True),
+        T.StructField("_kafka_timestamp", T.TimestampType(), True),
+        T.StructField("_kafka_key", T.StringType(), True),
+        T.StructField("_late", T.BooleanType(), True),
+    ]
+)
+
+#: The columns of a dead-letter table.
+DEAD_LETTER_SCHEMA = T.StructType(
+    [
+        T.StructField("table", T.StringType(), False),
+        T.StructField("topic", T.StringType(), True),
+        T.StructField("partition", T.IntegerType(), True),
+        T.StructField("offset", T.LongType(), True),
+        T.StructField("kafka_timestamp", T.TimestampType(), True),
+        T.StructField("key", T.BinaryType(), True),
+        T.StructField("value", T.BinaryType(), True),
+        T.StructField("reason", T.StringType(), False),
+        T.StructField("run_id", T.StringType(), False),
+        T.StructField("dead_lettered_at", T.TimestampType(), False),
+    ]
+)
+
+_SECRET_WORDS = ("password", "secret", "jaas", "token", "key.password", "credentials")
+
+
+@attrs.frozen(repr=False)
+class Secret:
+    """A secret value: shown as ``'****'`` in ``repr``, ``str`` and logs.
+
+    Example:
+        >>> Secret("hunter2")
+        Secret('****')
+        >>> Secret("hunter2").reveal()
+        'hunter2'
+    """
+
+    _value: str = attrs.field(alias="value")
+
+    def reveal(self) -> str:
+        """The value itself; pass it only to what needs it.
+
+        Returns:
+            The secret.
+        """
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('****')"
+
+    def __str__(self) -> str:
+        return "****"
+
+
+def _secret(value: Secret | str | None) -> Secret | None:
+    if value is None or isinstance(value, Secret):
+        return value
+    return Secret(value)
+
+
+def _topics(value: str | Iterable[str]) -> tuple[str, ...]:
+    topics = (value,) if isinstance(value, str) else tuple(value)
+    if not topics or any(not t.strip() for t in topics):
+        raise MedallionError("a KafkaSource needs at least one non-empty topic")
+    return topics
+
+
+def _options(value: Mapping[str, str | Secret]) -> Mapping[str, str | Secret]:
+    """Extra options, with every value whose name looks secret wrapped as a Secret."""
+    return {
+        k: (Secret(v) if isinstance(v, str) and any(w in k.lower() for w in _SECRET_WORDS) else v)
+        for k, v in value.items()
+    }
+
+
+@attrs.frozen(repr=False)
+class KafkaSource:
+    """Where a stream reads from: a Kafka cluster's servers, topics and starting offsets.
+
+    Attributes:
+        bootstrap_servers: ``host:port[,host:port...]``.
+        topics: A topic or several.
+        starting_offsets: ``"earliest"``, ``"latest"`` or Spark's JSON of offsets per
+            partition; used only when the query starts without a checkpoint.
+        max_offsets_per_trigger: At most this many messages per micro-batch (``None``: all
+            available).
+        security_protocol: ``SASL_SSL``, ``SSL``, ``SASL_PLAINTEXT`` (``None``: plaintext).
+        sasl_mechanism: ``PLAIN``, ``SCRAM-SHA-256``, ``SCRAM-SHA-512``.
+        username: The SASL user.
+        password: The SASL password (a :class:`Secret`; a string is wrapped).
+        options: More ``kafka.*`` or source options; values whose names look secret
+            (``password``, ``secret``, ``jaas``, ``token``) are wrapped as secrets.
+        fail_on_data_loss: Fail when offsets the checkpoint expects are gone (retention), rather
+            than skip them silently.
+
+    Example:
+        >>> source = KafkaSource("b1:9092", "orders", security_protocol="SASL_SSL",
+        ...                      sasl_mechanism="PLAIN", username="app", password="hunter2")
+        >>> "password=****" in repr(source), "hunter2" in repr(source)
+        (True, False)
+        >>> "hunter2" in str(source.spark_options())
+        True
+    """
+
+    bootstrap_servers: str
+    topics: tuple[str, ...] = attrs.field(converter=_topics)
+    starting_offsets: str = "earliest"
+    max_offsets_per_trigger: int | None = None
+    security_protocol: str | None = None
+    sasl_mechanism: str | None = None
+    username: str | None = None
+    password: Secret | None = attrs.field(default=None, converter=_secret)
+    options: Mapping[str, str | Secret] = attrs.field(factory=dict, converter=_options)
+    fail_on_data_loss: bool = True
+
+    def __repr__(self) -> str:
+        shown = [
+            f"bootstrap_servers={self.bootstrap_servers!r}",
+            f"topics={self.topics!r}",
+            f"starting_offsets={self.starting_offsets!r}",
+        ]
+        if self.max_offsets_per_trigger is not None:
+            shown.append(f"max_offsets_per_trigger={self.max_offsets_per_trigger}")
+        if self.security_protocol:
+            shown.append(f"security_protocol={self.security_protocol!r}")
+        if self.username:
+            shown.append(f"username={self.username!r}")
+        if self.password is not None:
+            shown.append("password=****")
+        if self.options:
+            shown.append(
+                "options={"
+                + ", ".join(f"{k!r}: {v if isinstance(v, Secret) else repr(v)}" for k, v in
+                            self.options.items())
+                + "}"
+            )  # fmt: skip
+        return f"KafkaSource({', '.join(shown)})"
+
+    def spark_options(self) -> dict[str, str]:
+        """The options of Spark's Kafka source, secrets revealed (do not log them).
+
+        Returns:
+            ``kafka.bootstrap.servers``, ``subscribe``, ``startingOffsets``, ... .
+        """
+        options = {
+            "kafka.bootstrap.servers": self.bootstrap_servers,
+            "subscribe": ",".join(self.topics),
+            "startingOffsets": self.starting_offsets,
+            "failOnDataLoss": str(self.fail_on_data_loss).lower(),
+            "includeHeaders": "false",
+        }
+        if self.max_offsets_per_trigger is not None:
+            options["maxOffsetsPerTrigger"] = str(self.max_offsets_per_trigger)
+        if self.security_protocol:
+            options["kafka.security.protocol"] = self.security_protocol
+        if self.sasl_mechanism:
+            options["kafka.sasl.mechanism"] = self.sasl_mechanism
+            if self.username is not None and self.password is not None:
+                module = (
+                    "org.apache.kafka.common.security.plain.PlainLoginModule"
+                    if self.sasl_mechanism.upper() == "PLAIN"
+                    else "org.apache.kafka.common.security.scram.ScramLoginModule"
+                )
+                options["kafka.sasl.jaas.config"] = (
+                    f'{module} required username="{self.username}" '
+                    f'password="{self.password.reveal()}";'
+                )
+        for key, value in self.options.items():
+            options[key] = value.reveal() if isinstance(value, Secret) else value
+        return options
+
+    def read_stream(self, spark: SparkSession) -> DataFrame:
+        """The raw stream: ``key``, ``value``, ``topic``, ``partition``, ``offset``, ...
+
+        Args:
+            spark: A session with Spark's Kafka connector (``spark_session(kafka=True)``).
+
+        Returns:
+            The streaming DataFrame.
+        """
+        return spark.readStream.format("kafka").options(**self.spark_options()).load()
+
+
+def dead_letter_location(root: str | os.PathLike[str], layer: Layer | str = Layer.BRONZE) -> str:
+    """Where a layer's dead-letter table lives: ``<root>/<layer>/_dead_letters``.
+
+    Args:
+        root: The lakehouse root.
+        layer: The layer.
+
+    Returns:
+        The location.
+    """
+    return f"{resolve_root(root).rstrip('/')}/{Layer(layer).value}/_dead_letters"
+
+
+def kafka_bronze_table(table: Table) -> Table:
+    """The table as stored when fed from Kafka: its columns, then :data:`KAFKA_COLUMNS`.
+
+    Args:
+        table: A bronze table with a schema.
+
+    Returns:
+        The same table with the Kafka columns added to its schema.
+
+    Raises:
+        MedallionError: The table is not a bronze table with a schema.
+    """
+    if table.layer is not Layer.BRONZE or table.schema is None:
+        raise MedallionError(
+            f"table {table.qualified_name!r}: Kafka ingestion needs a bronze table with a schema"
+        )
+    names = set(table.schema.fieldNames())
+    extra = [f for f in KAFKA_COLUMNS.fields if f.name not in names]
+    return attrs.evolve(table, schema=T.StructType([*table.schema.fields, *extra]))
+
+
+def _parsed(raw: DataFrame, schema: T.StructType) -> DataFrame:
+    """Each message's typed columns, and why it cannot be parsed (null when it can)."""
+    text = F.col("value").cast("string")
+    typed = F.from_json(text, schema, {"mode": "PERMISSIVE"})
+    strings = F.from_json(text, as_string_schema(schema), {"mode": "PERMISSIVE"})
+    valid_json = F.get_json_object(text, "$").isNotNull() & F.trim(text).startswith("{")
+    mismatched = _mismatched(schema.fields, F.col("__strings"), lambda n: F.col("__typed")[n])
+    required = [f.name for f in schema.fields if not f.nullable]
+    nulls = F.concat_ws(", ", *[F.when(F.col("__typed")[n].isNull(), F.lit(n)) for n in required])
+    reason: Column = (
+        F.when(F.col("value").isNull(), F.lit("empty message"))
+        .when(~F.col("__valid_json"), F.lit("malformed JSON message"))
+        .when(mismatched != "", F.concat(F.lit("value does not fit its column type: "), mismatched))
+        .when(nulls != "", F.concat(F.lit("null in NOT NULL column(s): "), nulls))
+    )
+    return (
+        raw.withColumns({"__typed": typed, "__strings": strings, "__valid_json": valid_json})
+        .withColumn("__reason", reason)
+        .drop("__strings", "__valid_json")
+    )
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+@attrs.define(eq=False)
+class BronzeStreamWriter:
+    """The ``foreachBatch`` function of :func:`stream_to_bronze` (usable on its own).
+
+    Attributes:
+        table: The bronze table.
+        root: The lakehouse root.
+        query_name: Names the Delta transactions; stable across restarts.
+        event_time: The column of event time, for the ``_late`` flag.
+        watermark: How late an event may be (``"10 minutes"``) before it is flagged.
+        log_runs: Append one run-log row per micro-batch.
+        batches: ``(batch_id, rows, dead letters)`` of the micro-batches this process wrote.
+    """
+
+    table: Table
+    root: str
+    query_name: str
+    event_time: str | None = None
+    watermark: str | None = None
+    log_runs: bool = True
+    batches: list[tuple[int, int, int]] = attrs.field(factory=list, init=False)
+    _watermark_at: dt.datetime | None = attrs.field(default=None, init=False)
+    _watermark_known: bool = attrs.field(default=False, init=False)
+
+    def _delay(self) -> dt.timedelta:
+        assert self.watermark is not None
+        number, _, unit = self.watermark.strip().partition(" ")
+        unit = unit.strip().lower().rstrip("s") or "second"
+        seconds = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}.get(unit)
+        if seconds is None:
+            raise MedallionError(
+                f"table {self.table.qualified_name!r}: watermark {self.watermark!r} is not like "
+                "'10 minutes'"
+            )
+        return dt.timedelta(seconds=float(number) * seconds)
+
+    def _current_watermark(self, spark: SparkSession) -> dt.datetime | None:
+        """The watermark before this batch: from the rows already in bronze (after a restart)."""
+        if not self._watermark_known and self.event_time is not None and self.watermark:
+            ops = DeltaOps(spark, self.table.location(self.root))
+            if ops.exists():
+                latest = ops.read().agg(F.max(self.event_time)).first()
+                if latest is not None and latest[0] is not None:
+                    self._watermark_at = latest[0] - self._delay()
+            self._watermark_known = True
+        return self._watermark_at
+
+    def __call__(self, batch: DataFrame, batch_id: int) -> None:
+        """Parse, split and write one micro-batch.
+
+        Args:
+            batch: The raw Kafka rows of the micro-batch.
+            batch_id: Its id (a replay has the same id).
+        """
+        from medallion.pipeline.pipeline import RunResult, StepRun
+        from medallion.pipeline.runlog import write_run_log
+
+        spark = batch.sparkSession
+        started = _now()
+        run_id = f"{self.query_name}:{batch_id}"
+        stored = kafka_bronze_table(self.table)
+        assert self.table.schema is not None
+        watermark = self._current_watermark(spark)
+        parsed = _parsed(batch, self.table.schema).persist()
+        try:
+            late: Column = F.lit(False)
+            if self.event_time is not None and watermark is not None:
+                late = F.coalesce(
+                    F.col("__typed")[self.event_time] < F.lit(watermark), F.lit(False)
+                )
+            rows = parsed.where(F.col("__reason").isNull()).select(
+                *[F.col("__typed")[f.name].alias(f.name) for f in self.table.schema.fields],
+                F.col("topic").alias("_kafka_topic"),
+                F.col("partition").alias("_kafka_partition"),
+                F.col("offset").alias("_kafka_offset"),
+                F.col("timestamp").alias("_kafka_timestamp"),
+                F.col("key").cast("string").alias("_kafka_key"),
+                late.alias("_late"),
+                F.lit(started).alias("_ingested_at"),
+                F.lit(run_id).alias("_run_id"),
+                F.concat(F.lit("kafka:"), F.col("topic"), F.lit("/"), F.col("partition")).alias(
+                    "_source_file"
+                ),
+                F.col("timestamp").alias("_source_modified_at"),
+                F.lit(None).cast("string").alias("_rescued_data"),
+                F.lit(None).cast("string").alias("_rescue_reason"),
+            )
+            dead = parsed.where(F.col("__reason").isNotNull()).select(
+                F.lit(self.table.qualified_name).alias("table"),
+                "topic",
+                "partition",
+                "offset",
+                F.col("timestamp").alias("kafka_timestamp"),
+                "key",
+                "value",
+                F.col("__reason").alias("reason"),
+                F.lit(run_id).alias("run_id"),
+                F.lit(started).alias("dead_lettered_at"),
+            )
+            counts = parsed.agg(
+                F.count(F.lit(1)).alias("read"),
+                F.count_if(F.col("__reason").isNotNull()).alias("dead"),
+                F.max(F.col("__typed")[self.event_time]).alias("latest")
+                if self.event_time
+                else F.lit(None).alias("latest"),
+            ).first()
+            assert counts is not None
+            read, dead_count = int(counts["read"]), int(counts["dead"])
+            if dead_count:
+                DeltaOps(spark, dead_letter_location(self.root, self.table.layer)).write(
+                    dead,
+                    "append",
+                    run_id=run_id,
+                    transaction=Transaction(f"{self.query_name}/dead_letters", batch_id),
+                )
+            ops = DeltaOps.of(spark, stored, self.root)
+            before = ops.version() if ops.exists() else None
+            write = ops.write(
+                rows,
+                "append",
+                run_id=run_id,
+                transaction=Transaction(f"{self.query_name}/bronze", batch_id),
+            )
+        finally:
+            parsed.unpersist()
+        if self.watermark and counts["latest"] is not None:
+            candidate = counts["latest"] - self._delay()
+            if self._watermark_at is None or candidate > self._watermark_at:
+                self._watermark_at = candidate
+        self.batches.append((batch_id, read - dead_count, dead_count))
+        if self.log_runs:
+            ended = _now()
+            step = StepRun(
+                f"{self.query_name} batch {batch_id}",
+                self.table.qualified_name,
+                "succeeded",
+                seconds=(ended - started).total_seconds(),
+                write=write,
+                rows_read=read,
+                rows_dropped=0,
+                started_at=started,
+                ended_at=ended,
+                version_before=before,
+                location=ops.location,
+            )
+            write_run_log(
+                spark,
+                self.root,
+                RunResult(run_id, self.query_name, started, ended, (step,)),
+                transaction=Transaction(f"{self.query_name}/runs", batch_id),
+            )
+
+
+def stream_to_bronze(
+    spark: SparkSession,
+    source: KafkaSource,
+    table: Table,
+    root: str | os.PathLike[str],
+    *,
+    checkpoint: str | os.PathLike[str],
+    query_name: str | None = None,
+    trigger: str | None = "10 seconds",
+    available_now: bool = False,
+    event_time: str | None = None,
+    watermark: str | None = None,
+    log_runs: bool = True,
+) -> StreamingQuery:
+    """Start a query that ingests Kafka messages into a bronze table, exactly once.
+
+    Args:
+        spark: A session with Spark's Kafka connector.
+        source: The topics.
+        table: The bronze table whose schema the messages' JSON values follow.
+        root: The lakehouse root.
+        checkpoint: The query's checkpoint folder: keep it to continue where it stopped.
+        query_name: Names the query and its Delta transactions; defaults to
+            ``"<table>-from-kafka"``. Keep it stable across restarts.
+        trigger: A processing-time interval (``"10 seconds"``); ignored with
+            ``available_now``.
+        available_now: Read everything available, in micro-batches, then stop (catch-up);
+            the call returns when it has stopped.
+        event_time: The column of event time; with ``watermark``, late rows are flagged.
+        watermark: How late an event may be, e.g. ``"10 minutes"``.
+        log_runs: Append one run-log row per micro-batch.
+
+    Returns:
+        The running query.
+    """
+    name = query_name or f"{table.name}-from-kafka"
+    if watermark and not event_time:
+        raise MedallionError(
+            f"table {table.qualified_name!r}: a watermark needs the event_time column"
+        )
+    writer = BronzeStreamWriter(
+        table,
+        resolve_root(root),
+        name,
+        event_time=event_time,
+        watermark=watermark,
+        log_runs=log_runs,
+    )
+    stream = (
+        source.read_stream(spark)
+        .writeStream.queryName(name.replace("-", "_"))
+        .foreachBatch(writer)
+        .option("checkpointLocation", os.fspath(checkpoint))
+    )
+    if available_now:
+        query = stream.trigger(availableNow=True).start()
+        query.awaitTermination()
+        error = query.exception()
+        if error is not None:
+            raise MedallionError(f"the stream stopped with an error: {error}") from None
+        return query
+    if trigger:
+        stream = stream.trigger(processingTime=trigger)
+    return stream.start()
