@@ -2,7 +2,8 @@
 
 Run as ``python -m tests.spark.kafka_ingest_child BOOTSTRAP TOPIC ROOT CHECKPOINT MODE``, where
 MODE is ``stream`` (a processing-time trigger of small micro-batches, forever: the test kills
-the process) or ``catch-up`` (available-now: read the rest, then exit).
+the process) or ``catch-up`` (available-now: read the rest, then exit). The test continues a
+killed driver's work in its own process, with the same query name and checkpoint.
 """
 
 from __future__ import annotations
