@@ -15,9 +15,12 @@ ROOT ?= lakehouse
 TRANSACTIONS ?= 20000
 PIPELINE := examples.ecommerce.pipeline
 RUN := $(VENV)/bin/medallion run $(PIPELINE) --root $(ROOT) --param landing=$(DATA)
+KAFKA ?= 127.0.0.1:9092
+TOPIC ?= transactions
 
 .PHONY: setup demo test lint jars clean delta-features generate-data ingest-bronze \
-	process-silver process-gold run-pipeline benchmark
+	process-silver process-gold run-pipeline benchmark kafka-broker kafka-producer \
+	streaming-consumer
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +61,18 @@ process-gold: setup
 
 run-pipeline: setup
 	$(RUN)
+
+# Streaming: a local Kafka broker (no Docker), the producer, and the consumer into bronze/silver.
+kafka-broker: setup
+	scripts/kafka-broker --port $(lastword $(subst :, ,$(KAFKA)))
+
+kafka-producer: setup
+	$(PY) -m examples.ecommerce.producer --bootstrap-servers $(KAFKA) --topic $(TOPIC) \
+		--count 20000 --rate 500
+
+streaming-consumer: setup
+	$(PY) -m examples.ecommerce.streaming --bootstrap-servers $(KAFKA) --topic $(TOPIC) \
+		--root $(ROOT)
 
 benchmark: setup
 	$(PY) -m benchmarks.pipeline_benchmark
