@@ -2,7 +2,8 @@
 
 For each size (transactions), in a fresh Python process and JVM:
 
-1. generate the data in 100 transaction batches (so one batch is 1% of the data);
+1. generate the data in 100 transaction batches over 200 days (one batch, two days, is 1% of
+   the data);
 2. land 99 batches and run the whole pipeline (the *full* run);
 3. land the last batch (1% new transactions) and run again (the *incremental* run);
 4. report the wall time per layer of both runs and the peak resident memory of the driver
@@ -88,7 +89,7 @@ def measure(transactions: int, work: Path) -> dict[str, object]:
 
     generated, landing, root = work / "generated", work / "landing", str(work / "lakehouse")
     clock = time.perf_counter()
-    manifest = generate(generated, transactions=transactions, batches=BATCHES)
+    manifest = generate(generated, transactions=transactions, batches=BATCHES, days=2 * BATCHES)
     generate_seconds = time.perf_counter() - clock
 
     clock = time.perf_counter()
