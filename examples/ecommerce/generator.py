@@ -53,7 +53,7 @@ import random
 import re
 import shutil
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
@@ -72,8 +72,10 @@ __all__ = [
     "TRANSACTION_BAD_KINDS",
     "FileManifest",
     "Manifest",
+    "TransactionLine",
     "generate",
     "main",
+    "transaction_lines",
 ]
 
 DATASETS: Final[tuple[str, ...]] = ("customers", "products", "transactions")
@@ -623,7 +625,7 @@ class _DatasetResult(NamedTuple):
 
 
 def _write_customers(
-    path: Path,
+    path: Path | None,
     fake: Faker,
     rng: random.Random,
     rows_wanted: int,
@@ -703,28 +705,26 @@ def _write_customers(
             copy[9] = rng.choice([t for t in _LOYALTY_TIERS if t != copy[9]])
         extras.setdefault(rng.randrange(source, n_ids), []).append(copy)
 
-    written = 0
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(_CUSTOMER_COLUMNS)
-        for index in range(-1, n_ids):
-            if index >= 0:
-                writer.writerow(rows[index])
-                written += 1
-            for extra in extras.get(index, ()):
-                writer.writerow(extra)
-                written += 1
+    ordered = list(extras.get(-1, ()))
+    for index in range(n_ids):
+        ordered.append(rows[index])
+        ordered.extend(extras.get(index, ()))
+    if path is not None:
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(_CUSTOMER_COLUMNS)
+            writer.writerows(ordered)
 
     ids = [rows[i][0] for i in range(n_ids)]
     weights = itertools.accumulate(rng.lognormvariate(0.0, 1.0) for _ in ids)
-    return _DatasetResult(written, kinds), _Dimension(ids, list(weights))
+    return _DatasetResult(len(ordered), kinds), _Dimension(ids, list(weights))
 
 
 # --------------------------------------------------------------------------- products
 
 
 def _write_products(
-    path: Path,
+    path: Path | None,
     fake: Faker,
     rng: random.Random,
     rows_wanted: int,
@@ -789,14 +789,14 @@ def _write_products(
         source = rng.choice(clean)
         extras.setdefault(rng.randrange(source, n_ids), []).append(lines[source])
 
-    written = 0
-    with path.open("w", encoding="utf-8", newline="\n") as handle:
-        for index, line in enumerate(lines):
-            handle.write(line + "\n")
-            written += 1
-            for extra in extras.get(index, ()):
-                handle.write(extra + "\n")
-                written += 1
+    ordered: list[str] = []
+    for index, line in enumerate(lines):
+        ordered.append(line)
+        ordered.extend(extras.get(index, ()))
+    if path is not None:
+        with path.open("w", encoding="utf-8", newline="\n") as handle:
+            handle.writelines(line + "\n" for line in ordered)
+    written = len(ordered)
 
     ids = [row["product_id"] for row in rows]
     ranks = list(range(1, n_ids + 1))
@@ -836,6 +836,22 @@ def _allocate(kinds: Mapping[str, int], sizes: Sequence[int]) -> list[dict[str, 
                     per_batch[batch][kind] += 1
                     break
     return per_batch
+
+
+class TransactionLine(NamedTuple):
+    """One line of the generated transaction files (see :func:`transaction_lines`).
+
+    Attributes:
+        text: The line as written, without its line break.
+        transaction_id: The id of the transaction the line is about (also for a line that
+            is not valid JSON, or that duplicates an earlier one).
+        kind: The dirty-record kind of the line (one of :data:`TRANSACTION_BAD_KINDS`), or
+            ``None`` for a clean line.
+    """
+
+    text: str
+    transaction_id: str
+    kind: str | None
 
 
 class _TransactionWriter:
@@ -1008,6 +1024,17 @@ class _TransactionWriter:
         Returns:
             The number of dirty records of each kind actually written.
         """
+        with path.open("w", encoding="utf-8", newline="\n", buffering=1 << 20) as handle:
+            write = handle.write
+            for line in self.batch_lines(size, kinds, day_low, day_high):
+                write(line.text)
+                write("\n")
+        return {kind: kinds.get(kind, 0) for kind in TRANSACTION_BAD_KINDS}
+
+    def batch_lines(
+        self, size: int, kinds: Mapping[str, int], day_low: int, day_high: int
+    ) -> Iterator[TransactionLine]:
+        """Yield the ``size`` lines of one batch covering days ``[day_low, day_high)``."""
         rng = self.rng
         n_duplicate, n_late = kinds.get("duplicate", 0), kinds.get("late", 0)
         fresh_count = size - n_duplicate - n_late
@@ -1026,47 +1053,46 @@ class _TransactionWriter:
         for _ in range(n_late):
             extras.setdefault(rng.randrange(-1, fresh_count), []).append(-1)
         sources = {s for group in extras.values() for s in group if s >= 0}
-        source_lines: dict[int, str] = {}
+        source_lines: dict[int, TransactionLine] = {}
 
         customer_ids, product_ids, prices = self.customers.ids, self.products.ids, self.prices
         timestamp, render = self.timestamp, _TXN_LINE
         new_order_id, new_transaction_id = self._new_order_id, self._new_transaction_id
         window_start = day_low * _SECONDS_PER_DAY
         last_order, order_id = -1, ""
-        with path.open("w", encoding="utf-8", newline="\n", buffering=1 << 20) as handle:
-            write = handle.write
-            for index in range(-1, fresh_count):
-                if index >= 0:
-                    line = fresh[index]
-                    if line[1] != last_order:  # lines of an order are consecutive
-                        last_order, order_id = line[1], new_order_id()
-                    ids = (new_transaction_id(), order_id)
-                    seconds, _, customer, product, quantity, discount, pay, status, channel = line
-                    text = render(
-                        ids[0], ids[1], customer_ids[customer], product_ids[product],
-                        quantity, prices[product], discount, pay, status, channel,
-                        timestamp(seconds),
-                    )  # fmt: skip
-                    kind = dirty_at.get(index)
-                    if kind is not None:
-                        text = self._dirty(kind, self._record(ids, line), text)
-                    elif index in sources:
-                        source_lines[index] = text
-                    write(text)
-                    write("\n")
-                for source in extras.get(index, ()):
-                    if source >= 0:
-                        write(source_lines[source])
-                    else:
-                        late = self._orders(1, day_low, day_low + 1)[0]
-                        moved = window_start - rng.randrange(
-                            3 * _SECONDS_PER_DAY, 10 * _SECONDS_PER_DAY + 1
-                        )
-                        late = (moved, *late[1:])
-                        ids = (new_transaction_id(), new_order_id())
-                        write(json.dumps(self._record(ids, late)))
-                    write("\n")
-        return {kind: kinds.get(kind, 0) for kind in TRANSACTION_BAD_KINDS}
+        for index in range(-1, fresh_count):
+            if index >= 0:
+                line = fresh[index]
+                if line[1] != last_order:  # lines of an order are consecutive
+                    last_order, order_id = line[1], new_order_id()
+                ids = (new_transaction_id(), order_id)
+                seconds, _, customer, product, quantity, discount, pay, status, channel = line
+                text = render(
+                    ids[0], ids[1], customer_ids[customer], product_ids[product],
+                    quantity, prices[product], discount, pay, status, channel,
+                    timestamp(seconds),
+                )  # fmt: skip
+                kind = dirty_at.get(index)
+                if kind is not None:
+                    yield TransactionLine(
+                        self._dirty(kind, self._record(ids, line), text), ids[0], kind
+                    )
+                else:
+                    clean = TransactionLine(text, ids[0], None)
+                    if index in sources:
+                        source_lines[index] = clean
+                    yield clean
+            for source in extras.get(index, ()):
+                if source >= 0:
+                    yield source_lines[source]._replace(kind="duplicate")
+                else:
+                    late = self._orders(1, day_low, day_low + 1)[0]
+                    moved = window_start - rng.randrange(
+                        3 * _SECONDS_PER_DAY, 10 * _SECONDS_PER_DAY + 1
+                    )
+                    late = (moved, *late[1:])
+                    ids = (new_transaction_id(), new_order_id())
+                    yield TransactionLine(json.dumps(self._record(ids, late)), ids[0], "late")
 
 
 # --------------------------------------------------------------------------- public API
@@ -1126,6 +1152,112 @@ def generate(
     Raises:
         ValueError: If an argument is out of range; the message names it.
     """
+    settings = _settings(
+        transactions, customers, products, batches, bad_share, seed, start_date, days
+    )
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out_dir must be a directory, got the file {out}")
+
+    for name in DATASETS:
+        _reset_dir(out / name)
+    files, writer, plan = _prepare(settings, out)
+    for batch in plan:
+        bad = writer.write_batch(
+            out / batch.path, batch.size, batch.kinds, batch.day_low, batch.day_high
+        )
+        files.append(
+            FileManifest(
+                batch.path,
+                "transactions",
+                "json",
+                batch.size,
+                bad,
+                writer.timestamp(batch.day_low * _SECONDS_PER_DAY),
+                writer.timestamp(batch.day_high * _SECONDS_PER_DAY),
+            )
+        )
+
+    manifest = Manifest(seed=seed, files=files)
+    manifest.write(out / "manifest.json")
+    return manifest
+
+
+def transaction_lines(
+    *,
+    transactions: int = 20_000,
+    customers: int | None = None,
+    products: int | None = None,
+    batches: int = 3,
+    bad_share: float = 0.02,
+    seed: int = 42,
+    start_date: dt.date = dt.date(2026, 1, 1),
+    days: int = 90,
+) -> Iterator[TransactionLine]:
+    """The transaction lines :func:`generate` writes with the same arguments, without files.
+
+    The lines come in file order (batch after batch), each with its transaction id and its
+    dirty-record kind; nothing is written. With the same arguments, the ``customers`` and
+    ``products`` files :func:`generate` writes hold the customers and products the lines
+    refer to. A streaming producer sends these lines as messages
+    (:mod:`examples.ecommerce.producer`).
+
+    Args:
+        transactions: Number of transaction lines over all batches.
+        customers: Number of customer rows; default ``max(50, transactions // 20)``.
+        products: Number of product lines; default ``max(20, transactions // 100)``.
+        batches: Number of transaction batches.
+        bad_share: Share of dirty records in each dataset, in ``[0, 0.5]``.
+        seed: Seed of Faker and of :class:`random.Random`.
+        start_date: First day of the transaction period.
+        days: Length of the transaction period in days.
+
+    Returns:
+        An iterator over the ``transactions`` lines; the arguments are checked at once.
+
+    Raises:
+        ValueError: If an argument is out of range; the message names it.
+
+    Example:
+        >>> lines = list(transaction_lines(transactions=100, bad_share=0, seed=1))
+        >>> len(lines), lines[0].transaction_id, lines[0].kind
+        (100, 'T00000001', None)
+        >>> json.loads(lines[0].text)["transaction_id"]
+        'T00000001'
+    """
+    settings = _settings(
+        transactions, customers, products, batches, bad_share, seed, start_date, days
+    )
+    _, writer, plan = _prepare(settings, None)
+    return itertools.chain.from_iterable(
+        writer.batch_lines(b.size, b.kinds, b.day_low, b.day_high) for b in plan
+    )
+
+
+class _Settings(NamedTuple):
+    """The checked arguments of :func:`generate` (the output folder aside)."""
+
+    transactions: int
+    customers: int
+    products: int
+    batches: int
+    bad_share: float
+    seed: int
+    start_date: dt.date
+    days: int
+
+
+def _settings(
+    transactions: int,
+    customers: int | None,
+    products: int | None,
+    batches: int,
+    bad_share: float,
+    seed: int,
+    start_date: dt.date,
+    days: int,
+) -> _Settings:
+    """Check the arguments of :func:`generate` and fill in the defaults."""
     transactions = _check_int("transactions", transactions, 1)
     if customers is None:
         customers = max(50, transactions // 20)
@@ -1151,31 +1283,53 @@ def generate(
         start_date = start_date.date()
     if not isinstance(start_date, dt.date):
         raise ValueError(f"start_date must be a datetime.date, got {start_date!r}")
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"out_dir must be a directory, got the file {out}")
+    return _Settings(transactions, customers, products, batches, bad_share, seed, start_date, days)
 
+
+class _Batch(NamedTuple):
+    """One transaction batch to generate."""
+
+    path: str
+    size: int
+    kinds: dict[str, int]
+    day_low: int
+    day_high: int
+
+
+def _prepare(
+    settings: _Settings, out: Path | None
+) -> tuple[list[FileManifest], _TransactionWriter, list[_Batch]]:
+    """Seed the generators, make the dimensions and plan the transaction batches.
+
+    Args:
+        settings: The checked arguments.
+        out: Where the customer and product files are written; ``None`` writes nothing.
+
+    Returns:
+        The manifest entries of the dimension files, the transaction writer (holding the
+        dimensions) and the batches it is to produce, in order.
+    """
+    transactions, customers, products, batches, bad_share, seed, start_date, days = settings
     master = random.Random(seed)
     customer_rng, product_rng, transaction_rng = (
         random.Random(master.getrandbits(64)) for _ in range(3)
     )
     fake = Faker("en_US")
     fake.seed_instance(seed)
-
-    for name in DATASETS:
-        _reset_dir(out / name)
     files: list[FileManifest] = []
 
     customer_path = "customers/customers.csv"
     customer_result, customer_dim = _write_customers(
-        out / customer_path, fake, customer_rng, customers, bad_share, start_date
-    )
+        out / customer_path if out is not None else None,
+        fake, customer_rng, customers, bad_share, start_date,
+    )  # fmt: skip
     files.append(FileManifest(customer_path, "customers", "csv", *customer_result))
 
     product_path = "products/products.json"
     product_result, product_dim, prices = _write_products(
-        out / product_path, fake, product_rng, products, bad_share, start_date
-    )
+        out / product_path if out is not None else None,
+        fake, product_rng, products, bad_share, start_date,
+    )  # fmt: skip
     files.append(FileManifest(product_path, "products", "json", *product_result))
 
     kinds = _split(
@@ -1189,25 +1343,17 @@ def generate(
         transaction_rng, customer_dim, product_dim, prices, start_date, transactions
     )
     name_width = _width(batches, 3)
-    for k, (size, batch_kinds) in enumerate(zip(sizes, _allocate(kinds, sizes), strict=True)):
-        day_low, day_high = days * k // batches, days * (k + 1) // batches
-        path = f"transactions/transactions_{k + 1:0{name_width}d}.json"
-        bad = writer.write_batch(out / path, size, batch_kinds, day_low, day_high)
-        files.append(
-            FileManifest(
-                path,
-                "transactions",
-                "json",
-                size,
-                bad,
-                writer.timestamp(day_low * _SECONDS_PER_DAY),
-                writer.timestamp(day_high * _SECONDS_PER_DAY),
-            )
+    plan = [
+        _Batch(
+            f"transactions/transactions_{k + 1:0{name_width}d}.json",
+            size,
+            batch_kinds,
+            days * k // batches,
+            days * (k + 1) // batches,
         )
-
-    manifest = Manifest(seed=seed, files=files)
-    manifest.write(out / "manifest.json")
-    return manifest
+        for k, (size, batch_kinds) in enumerate(zip(sizes, _allocate(kinds, sizes), strict=True))
+    ]
+    return files, writer, plan
 
 
 def _summary(entry: FileManifest) -> str:

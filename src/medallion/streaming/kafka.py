@@ -100,6 +100,7 @@ DEAD_LETTER_SCHEMA = T.StructType(
     ]
 )
 
+_CORRUPT = "__corrupt"
 _SECRET_WORDS = ("password", "secret", "jaas", "token", "key.password", "credentials")
 
 
@@ -297,9 +298,14 @@ def kafka_bronze_table(table: Table) -> Table:
 def _parsed(raw: DataFrame, schema: T.StructType) -> DataFrame:
     """Each message's typed columns, and why it cannot be parsed (null when it can)."""
     text = F.col("value").cast("string")
-    typed = F.from_json(text, schema, {"mode": "PERMISSIVE"})
-    strings = F.from_json(text, as_string_schema(schema), {"mode": "PERMISSIVE"})
-    valid_json = F.get_json_object(text, "$").isNotNull() & F.trim(text).startswith("{")
+    options = {"mode": "PERMISSIVE", "allowSingleQuotes": "false"}
+    typed = F.from_json(text, schema, options)
+    # Parsed as text too, with a column that catches what is not valid (strict) JSON.
+    checked = T.StructType(
+        [*as_string_schema(schema).fields, T.StructField(_CORRUPT, T.StringType())]
+    )
+    strings = F.from_json(text, checked, {**options, "columnNameOfCorruptRecord": _CORRUPT})
+    valid_json = F.trim(text).startswith("{") & strings.isNotNull() & strings[_CORRUPT].isNull()
     mismatched = _mismatched(schema.fields, F.col("__strings"), lambda n: F.col("__typed")[n])
     required = [f.name for f in schema.fields if not f.nullable]
     nulls = F.concat_ws(", ", *[F.when(F.col("__typed")[n].isNull(), F.lit(n)) for n in required])
