@@ -68,7 +68,7 @@ kafka-broker: setup
 
 kafka-producer: setup
 	$(PY) -m examples.ecommerce.producer --bootstrap-servers $(KAFKA) --topic $(TOPIC) \
-		--count 20000 --rate 500
+		--count 20000 --rate 500 --malformed-share 0.01 --late-share 0.01
 
 streaming-consumer: setup
 	$(PY) -m examples.ecommerce.streaming --bootstrap-servers $(KAFKA) --topic $(TOPIC) \
