@@ -1,5 +1,10 @@
 """Shared fixtures: one Delta-ready SparkSession for the whole run, and temporary lakehouses.
 
+The fixtures come from medallion's own pytest plugin (:mod:`medallion.testing.plugin`), the one
+users enable in their projects; the names our tests use (``spark``, ``lakehouse``,
+``kafka_broker``) delegate to its ``medallion_*`` fixtures. The session is built in code
+(``medallion_spark_settings`` below), not from ini options.
+
 This file sits at the repository root so that the docstring examples of ``src/medallion``
 (collected with ``--doctest-modules``) run against the same session, with ``spark`` and a fresh
 ``lakehouse`` folder in their namespace.
@@ -7,43 +12,64 @@ This file sits at the repository root so that the docstring examples of ``src/me
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from importlib.metadata import entry_points
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from _pytest.doctest import DoctestItem
-from pyspark.sql import SparkSession
 
-from medallion import spark_session
-from medallion.testing.kafka import KafkaBroker
+if TYPE_CHECKING:
+    # Imported for types only: pytest imports the plugin itself (to rewrite its asserts).
+    from pyspark.sql import SparkSession
+
+    from medallion.testing.kafka import KafkaBroker
+    from medallion.testing.plugin import SparkSettings
+
+_PLUGIN = "medallion.testing.plugin"
+
+
+def _plugin_autoloaded() -> bool:
+    """Whether pytest loads the plugin through its ``pytest11`` entry point (an installed wheel;
+    an editable install made before the entry point was added lacks it)."""
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        return False
+    return any(ep.value == _PLUGIN for ep in entry_points(group="pytest11"))
+
+
+# Registering the module a second time (under its module name) would fail.
+pytest_plugins = [] if _plugin_autoloaded() else [_PLUGIN]
 
 
 @pytest.fixture(scope="session")
-def spark() -> Iterator[SparkSession]:
-    session = spark_session(
-        "medallion-tests",
+def medallion_spark_settings() -> SparkSettings:
+    from medallion.testing.plugin import SparkSettings
+
+    return SparkSettings(
+        app_name="medallion-tests",
         shuffle_partitions=2,
         driver_memory="2g",
-        config={"spark.sql.ansi.enabled": "true"},
+        ansi=True,
         log_level="ERROR",
         kafka=True,
     )
-    yield session
-    session.stop()
 
 
 @pytest.fixture(scope="session")
-def kafka_broker() -> Iterator[KafkaBroker]:
+def spark(medallion_spark: SparkSession) -> SparkSession:
+    return medallion_spark
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(medallion_kafka_broker: KafkaBroker) -> KafkaBroker:
     """A real single-node Kafka broker (KRaft) on 127.0.0.1, started once for the run."""
-    with KafkaBroker(num_partitions=2) as broker:
-        yield broker
+    return medallion_kafka_broker
 
 
 @pytest.fixture
-def lakehouse(tmp_path: Path) -> str:
-    root = tmp_path / "lakehouse"
-    root.mkdir()
-    return str(root)
+def lakehouse(medallion_lakehouse: str) -> str:
+    return medallion_lakehouse
 
 
 @pytest.fixture(autouse=True)

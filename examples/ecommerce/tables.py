@@ -203,6 +203,7 @@ GOLD_DIM_CUSTOMERS = Table(
         "updated_at TIMESTAMP, valid_from TIMESTAMP, valid_to TIMESTAMP, is_current BOOLEAN"
     ),
     primary_keys=("customer_id", "valid_from"),
+    write_mode="merge",  # an SCD2 MERGE, written by its step (DeltaOps.merge_scd2)
     zorder_by="customer_id",
     comment="Customers as SCD type 2: a new row when city, state, country or tier changes.",
 )
