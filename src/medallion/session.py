@@ -192,7 +192,8 @@ def spark_session(
     """Get or create a SparkSession with Delta Lake configured.
 
     Takes the arguments of :func:`delta_builder`, plus the log level. If a session is already
-    running in this process it is returned (Spark allows one per JVM) and checked for Delta.
+    running in this process it is returned as it is, its settings untouched (Spark allows one per
+    JVM), and checked for Delta.
 
     Args:
         app_name: The Spark application name.
@@ -220,7 +221,14 @@ def spark_session(
             spark = spark_session("nightly", config={"spark.sql.shuffle.partitions": 64})
     """
     from pyspark.errors import PySparkRuntimeError
+    from pyspark.sql import SparkSession
 
+    running = SparkSession.getActiveSession()
+    if running is not None:
+        # Returned as it is: applying this call's settings would change the settings of
+        # whoever started it (getOrCreate sets them on the running session).
+        ensure_delta(running)
+        return running
     builder = delta_builder(
         app_name,
         master=master,
