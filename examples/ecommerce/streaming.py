@@ -65,12 +65,12 @@ from pyspark.sql import functions as F
 from medallion import (
     CheckedBatchWriter,
     Layer,
-    MedallionError,
     Pipeline,
     RunResult,
     StepContext,
     Table,
 )
+from medallion.streaming import start_micro_batches
 from medallion.streaming.kafka import KafkaSource, stream_to_bronze
 from medallion.table import resolve_root
 
@@ -320,23 +320,14 @@ def silver_stream(
     if checkpoint is None:
         checkpoint = checkpoint_location(resolved, query_name)
     writer = SilverEventsWriter(table, resolved, query_name)
-    stream = (
-        spark.readStream.format("delta")
-        .load(BRONZE_TRANSACTION_EVENTS.location(resolved))
-        .writeStream.queryName(query_name.replace("-", "_"))
-        .foreachBatch(writer)
-        .option("checkpointLocation", os.fspath(checkpoint))
+    return start_micro_batches(
+        spark.readStream.format("delta").load(BRONZE_TRANSACTION_EVENTS.location(resolved)),
+        writer,
+        query_name=query_name,
+        checkpoint=checkpoint,
+        trigger=trigger,
+        available_now=available_now,
     )
-    if available_now:
-        query = stream.trigger(availableNow=True).start()
-        query.awaitTermination()
-        error = query.exception()
-        if error is not None:
-            raise MedallionError(f"the silver stream stopped with an error: {error}") from None
-        return query
-    if trigger:
-        stream = stream.trigger(processingTime=trigger)
-    return stream.start()
 
 
 def silver_transaction_events(ctx: StepContext) -> WriteResult:

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from medallion.delta.ops import DeltaOps, MergeResult, Transaction
-from medallion.errors import RuleDefinitionError
+from medallion.errors import MedallionError, RuleDefinitionError
 from medallion.layers import WriteMode
 from medallion.quality.engine import evaluate_table
 from medallion.quality.quarantine import write_quarantine
@@ -47,11 +47,14 @@ from medallion.quality.rule import RuleKind
 from medallion.table import Table, resolve_root
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pyspark.sql import DataFrame
+    from pyspark.sql.streaming.query import StreamingQuery
 
     from medallion.io import WriteResult
 
-__all__ = ["BatchOutcome", "CheckedBatchWriter"]
+__all__ = ["BatchOutcome", "CheckedBatchWriter", "start_micro_batches"]
 
 
 def _root(value: str | os.PathLike[str]) -> str:
@@ -250,3 +253,46 @@ class CheckedBatchWriter:
                 RunResult(run_id, self.query_name, started, ended, (done,)),
                 transaction=self.transaction("runs", batch_id),
             )
+
+
+def start_micro_batches(
+    stream: DataFrame,
+    writer: Callable[[DataFrame, int], None],
+    *,
+    query_name: str,
+    checkpoint: str | os.PathLike[str],
+    trigger: str | None = None,
+    available_now: bool = False,
+) -> StreamingQuery:
+    """Start a ``foreachBatch`` query with a checkpoint and medallion's trigger choices.
+
+    Args:
+        stream: The streaming DataFrame.
+        writer: The function called with each micro-batch and its id.
+        query_name: The query's name (``-`` become ``_`` in Spark's name).
+        checkpoint: The checkpoint folder.
+        trigger: A processing-time interval (``"5 seconds"``); ignored with ``available_now``.
+        available_now: Process everything available in micro-batches, then stop; the call
+            returns once the query has stopped.
+
+    Returns:
+        The query (stopped, with ``available_now``).
+
+    Raises:
+        MedallionError: With ``available_now``, the query stopped with an error.
+    """
+    started = (
+        stream.writeStream.queryName(query_name.replace("-", "_"))
+        .foreachBatch(writer)
+        .option("checkpointLocation", os.fspath(checkpoint))
+    )
+    if available_now:
+        query = started.trigger(availableNow=True).start()
+        query.awaitTermination()
+        error = query.exception()
+        if error is not None:
+            raise MedallionError(f"query {query_name!r} stopped with an error: {error}") from None
+        return query
+    if trigger:
+        started = started.trigger(processingTime=trigger)
+    return started.start()

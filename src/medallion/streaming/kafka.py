@@ -55,6 +55,7 @@ from medallion.errors import MedallionError
 from medallion.ingest.files import _mismatched
 from medallion.layers import Layer
 from medallion.schema import as_string_schema
+from medallion.streaming.batches import start_micro_batches
 from medallion.table import Table, resolve_root
 
 if TYPE_CHECKING:
@@ -527,19 +528,11 @@ def stream_to_bronze(
         watermark=watermark,
         log_runs=log_runs,
     )
-    stream = (
-        source.read_stream(spark)
-        .writeStream.queryName(name.replace("-", "_"))
-        .foreachBatch(writer)
-        .option("checkpointLocation", os.fspath(checkpoint))
+    return start_micro_batches(
+        source.read_stream(spark),
+        writer,
+        query_name=name,
+        checkpoint=checkpoint,
+        trigger=trigger,
+        available_now=available_now,
     )
-    if available_now:
-        query = stream.trigger(availableNow=True).start()
-        query.awaitTermination()
-        error = query.exception()
-        if error is not None:
-            raise MedallionError(f"the stream stopped with an error: {error}") from None
-        return query
-    if trigger:
-        stream = stream.trigger(processingTime=trigger)
-    return stream.start()
