@@ -437,6 +437,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The exit code: 0 on success, 1 when a step, check or operation failed, 2 for bad
         usage, 3 when a rollback could not restore every table.
+
+    Example:
+        >>> main(["jars", "list"])  # doctest: +ELLIPSIS
+        io.delta:delta-spark_4.1_2.13:...
+        org.apache.spark:spark-sql-kafka-0-10_2.13:...
+        0
+        >>> main(["history", "orders"])  # not LAYER.NAME: an error on stderr, exit code 2
+        2
     """
     args = build_parser().parse_args(argv)
     try:

@@ -43,23 +43,70 @@ __all__ = [
 
 
 class MedallionError(Exception):
-    """The root of every error medallion raises."""
+    """The root of every error medallion raises.
+
+    Example:
+        >>> from medallion import Table
+        >>> try:
+        ...     Table("orders", "silver", schema="id STRING")
+        ... except MedallionError as exc:
+        ...     print(type(exc).__name__)
+        TableDefinitionError
+    """
 
 
 class MedallionWarning(UserWarning):
-    """The root of every warning medallion emits."""
+    """The root of every warning medallion emits.
+
+    Example:
+        >>> import warnings
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("error", MedallionWarning)
+        ...     try:
+        ...         warnings.warn("rule 'positive' was skipped", MedallionWarning)
+        ...     except MedallionWarning as warning:
+        ...         print(warning)
+        rule 'positive' was skipped
+    """
 
 
 class TableDefinitionError(MedallionError, ValueError):
-    """A :class:`~medallion.Table` was declared with invalid fields."""
+    """A :class:`~medallion.Table` was declared with invalid fields.
+
+    Example:
+        >>> from medallion import Table
+        >>> try:
+        ...     Table("orders", "silver", schema="id STRING")
+        ... except TableDefinitionError as exc:
+        ...     print(exc)
+        table 'orders': a silver table needs primary_keys (they are its MERGE keys)
+    """
 
 
 class RuleDefinitionError(MedallionError, ValueError):
-    """A :class:`~medallion.QualityRule` was declared with invalid fields or expression."""
+    """A :class:`~medallion.QualityRule` was declared with invalid fields or expression.
+
+    Example:
+        >>> from medallion import QualityRule
+        >>> try:
+        ...     QualityRule("positive_amount", "amount >")
+        ... except RuleDefinitionError as exc:
+        ...     print(exc)
+        rule 'positive_amount': malformed expression 'amount >': it ends with the operator '>'
+    """
 
 
 class SchemaError(MedallionError, ValueError):
-    """A schema cannot be parsed, or data does not fit the schema it must have."""
+    """A schema cannot be parsed, or data does not fit the schema it must have.
+
+    Example:
+        >>> from medallion.schema import parse_ddl
+        >>> try:
+        ...     parse_ddl("id STRNG")
+        ... except SchemaError as exc:
+        ...     print(exc)
+        cannot parse schema 'id STRNG': expected a data type, found 'STRNG'
+    """
 
 
 class SchemaEvolutionError(SchemaError):
@@ -67,6 +114,16 @@ class SchemaEvolutionError(SchemaError):
 
     Attributes:
         changes: Every difference found (:class:`~medallion.schema.SchemaChange`).
+
+    Example:
+        >>> from medallion import Table
+        >>> from medallion.io import conform
+        >>> daily = Table("daily", "gold", schema="day DATE, revenue DOUBLE")
+        >>> try:
+        ...     conform(spark.createDataFrame([], "day DATE, revenue STRING"), daily)
+        ... except SchemaEvolutionError as exc:
+        ...     print([str(change) for change in exc.changes])
+        ["column 'revenue': string in the data cannot be stored as double without loss"]
     """
 
     def __init__(self, message: str, changes: tuple[Any, ...] = ()) -> None:
@@ -75,11 +132,31 @@ class SchemaEvolutionError(SchemaError):
 
 
 class ConcurrentWriteError(MedallionError, RuntimeError):
-    """A write kept conflicting with concurrent writes to the same table, retries included."""
+    """A write kept conflicting with concurrent writes to the same table, retries included.
+
+    :class:`~medallion.DeltaOps` raises it once its :class:`~medallion.RetryPolicy` is used
+    up; the Delta conflict is chained as ``__cause__``.
+
+    Example:
+        >>> try:
+        ...     raise ConcurrentWriteError("table 'silver.orders': MERGE still conflicted")
+        ... except RuntimeError as exc:
+        ...     print(type(exc).__name__, isinstance(exc, MedallionError))
+        ConcurrentWriteError True
+    """
 
 
 class DeltaOperationError(MedallionError, ValueError):
-    """A Delta operation was asked for something it cannot do (a bad version, a short VACUUM)."""
+    """A Delta operation was asked for something it cannot do (a bad version, a short VACUUM).
+
+    Example:
+        >>> from medallion import DeltaOps
+        >>> try:
+        ...     DeltaOps.of(spark, f"{lakehouse}/orders").vacuum(retention_hours=1)
+        ... except DeltaOperationError as exc:
+        ...     print(str(exc).split(". ")[-1])
+        Pass force=True to do it anyway
+    """
 
 
 class QualityFailedError(MedallionError):
@@ -87,6 +164,11 @@ class QualityFailedError(MedallionError):
 
     Attributes:
         metrics: The metrics of every rule of the batch.
+
+    Example:
+        >>> error = QualityFailedError("table 'silver.orders': quality check failed")
+        >>> isinstance(error, MedallionError), error.metrics
+        (True, ())
     """
 
     def __init__(self, message: str, metrics: tuple[Any, ...] = ()) -> None:
@@ -95,27 +177,84 @@ class QualityFailedError(MedallionError):
 
 
 class SessionError(MedallionError, RuntimeError):
-    """A Spark session could not be built or is not usable by medallion."""
+    """A Spark session could not be built or is not usable by medallion.
+
+    Example:
+        >>> issubclass(DeltaNotConfiguredError, SessionError)
+        True
+        >>> issubclass(SessionError, RuntimeError)
+        True
+    """
 
 
 class DeltaNotConfiguredError(SessionError):
-    """The Spark session lacks Delta Lake's SQL extension or catalog."""
+    """The Spark session lacks Delta Lake's SQL extension or catalog.
+
+    Example:
+        >>> from medallion.session import ensure_delta
+        >>> try:
+        ...     ensure_delta(spark)  # raises for a session without Delta
+        ... except DeltaNotConfiguredError as exc:
+        ...     print(exc)
+        ... else:
+        ...     print("Delta is configured")
+        Delta is configured
+    """
 
 
 class JarResolutionError(SessionError):
-    """The JVM jars medallion needs could not be found or fetched."""
+    """The JVM jars medallion needs could not be found or fetched.
+
+    Example:
+        >>> from medallion.jars import jar_files
+        >>> try:
+        ...     jar_files("/no/such/jars")
+        ... except JarResolutionError as exc:
+        ...     print(exc)
+        jars folder '/no/such/jars' does not exist
+    """
 
 
 class IngestError(MedallionError):
-    """Files could not be ingested into a bronze table."""
+    """Files could not be ingested into a bronze table.
+
+    Example:
+        >>> from medallion import FileSource
+        >>> try:
+        ...     FileSource("landing/orders", "xml")
+        ... except IngestError as exc:
+        ...     print(exc)
+        unknown file format 'xml'; choose one of json, csv, parquet
+    """
 
 
 class PipelineError(MedallionError):
-    """The root of the errors of pipeline definition and execution."""
+    """The root of the errors of pipeline definition and execution.
+
+    Example:
+        >>> from medallion import Pipeline
+        >>> try:
+        ...     Pipeline("shop").plan("/tmp/lake", ["silver.orders"])
+        ... except PipelineError as exc:
+        ...     print(type(exc).__name__)
+        UnknownStepError
+    """
 
 
 class PipelineDefinitionError(PipelineError, ValueError):
-    """A pipeline's steps do not form a valid plan (duplicate outputs, bad inputs)."""
+    """A pipeline's steps do not form a valid plan (duplicate outputs, bad inputs).
+
+    Example:
+        >>> from medallion import Pipeline, Table
+        >>> daily = Table("daily", "gold")
+        >>> pipeline = Pipeline("shop")
+        >>> first = pipeline.step(daily, name="first")(lambda ctx: None)
+        >>> try:
+        ...     pipeline.step(daily, name="again")(lambda ctx: None)
+        ... except PipelineDefinitionError as exc:
+        ...     print("both produce table 'gold.daily'" in str(exc))
+        True
+    """
 
 
 class CycleError(PipelineDefinitionError):
@@ -123,6 +262,18 @@ class CycleError(PipelineDefinitionError):
 
     Attributes:
         cycle: The tables on the cycle, in order, the first repeated at the end.
+
+    Example:
+        >>> from medallion import Pipeline, Table
+        >>> a, b = Table("a", "gold"), Table("b", "gold")
+        >>> pipeline = Pipeline("loop")
+        >>> make_a = pipeline.step(a, inputs=[b], name="make_a")(lambda ctx: None)
+        >>> make_b = pipeline.step(b, inputs=[a], name="make_b")(lambda ctx: None)
+        >>> try:
+        ...     pipeline.plan("/tmp/lake")
+        ... except CycleError as exc:
+        ...     print(exc.cycle)
+        ('gold.a', 'gold.b', 'gold.a')
     """
 
     def __init__(self, message: str, cycle: tuple[str, ...]) -> None:
@@ -131,7 +282,18 @@ class CycleError(PipelineDefinitionError):
 
 
 class UnknownStepError(PipelineError, KeyError):
-    """A selection names a table or step that the pipeline does not have."""
+    """A selection names a table or step that the pipeline does not have.
+
+    Example:
+        >>> from medallion import Pipeline, Table
+        >>> pipeline = Pipeline("shop")
+        >>> daily = pipeline.step(Table("daily", "gold"), name="daily")(lambda ctx: None)
+        >>> try:
+        ...     pipeline.plan("/tmp/lake", ["weekly"])
+        ... except KeyError as exc:
+        ...     print(exc)
+        no step or table named 'weekly'; known: daily, gold.daily
+    """
 
     def __str__(self) -> str:
         # KeyError's str() quotes its argument; keep the message readable.
@@ -146,6 +308,11 @@ class StepFailedError(PipelineError):
         table: The qualified name of the table the step produces.
         result: The run's :class:`~medallion.RunResult`, with the steps that succeeded, failed
             and were skipped.
+
+    Example:
+        >>> error = StepFailedError("step 'clean_orders' failed", "clean_orders", "silver.orders")
+        >>> error.step, error.table
+        ('clean_orders', 'silver.orders')
     """
 
     def __init__(self, message: str, step: str, table: str, result: Any = None) -> None:

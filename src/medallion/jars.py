@@ -58,6 +58,12 @@ def delta_package(spark_version: str | None = None, delta_version: str | None = 
 
     Returns:
         ``"io.delta:delta-spark_<spark major.minor>_2.13:<delta version>"``.
+
+    Example:
+        >>> delta_package("4.1.3", "4.4.0")
+        'io.delta:delta-spark_4.1_2.13:4.4.0'
+        >>> delta_package().startswith("io.delta:delta-spark_")
+        True
     """
     spark = spark_version or _spark_version()
     delta = delta_version or metadata.version("delta-spark")
@@ -73,6 +79,10 @@ def kafka_package(spark_version: str | None = None) -> str:
 
     Returns:
         ``"org.apache.spark:spark-sql-kafka-0-10_2.13:<spark version>"``.
+
+    Example:
+        >>> kafka_package("4.1.3")
+        'org.apache.spark:spark-sql-kafka-0-10_2.13:4.1.3'
     """
     return f"org.apache.spark:spark-sql-kafka-0-10_{_SCALA}:{spark_version or _spark_version()}"
 
@@ -114,6 +124,10 @@ def maven_url(coordinates: str) -> str:
 
     Returns:
         The URL.
+
+    Example:
+        >>> maven_url("io.delta:delta-storage:4.4.0")
+        'https://repo1.maven.org/maven2/io/delta/delta-storage/4.4.0/delta-storage-4.4.0.jar'
     """
     group, artifact, version = coordinates.split(":")
     return (
@@ -123,7 +137,13 @@ def maven_url(coordinates: str) -> str:
 
 
 def spark_jars_dir() -> Path:
-    """The folder of jars that ships inside the installed pyspark package."""
+    """The folder of jars that ships inside the installed pyspark package.
+
+    Example:
+        >>> folder = spark_jars_dir()
+        >>> folder.name, any(folder.glob("spark-sql_2.13-*.jar"))
+        ('jars', True)
+    """
     import pyspark
 
     return Path(pyspark.__file__).parent / "jars"
@@ -140,6 +160,13 @@ def jar_files(folder: str | os.PathLike[str]) -> list[str]:
 
     Raises:
         JarResolutionError: The folder does not exist.
+
+    Example:
+        >>> folder = Path(lakehouse, "jars")
+        >>> folder.mkdir()
+        >>> (folder / "delta-spark_4.1_2.13-4.4.0.jar").touch()
+        >>> [Path(jar).name for jar in jar_files(folder)]
+        ['delta-spark_4.1_2.13-4.4.0.jar']
     """
     path = Path(folder)
     if not path.is_dir():
@@ -206,6 +233,16 @@ def fetch_jars(
 
     Raises:
         JarResolutionError: Maven is missing, or it could not resolve a package.
+
+    Example:
+        ``fetch_jars("./jars", [delta_package(), kafka_package()])`` fills ``./jars``; without
+        Maven it says what to do instead:
+
+        >>> try:
+        ...     fetch_jars(f"{lakehouse}/jars", mvn="no-such-mvn")
+        ... except JarResolutionError as exc:
+        ...     print(str(exc).split(";")[0].split(": ")[1])
+        Maven ('no-such-mvn') is not on PATH
     """
     wanted = list(packages) if packages is not None else [delta_package()]
     executable = shutil.which(mvn)

@@ -28,6 +28,12 @@ class WriteMode(str, enum.Enum):
             (silver).
         OVERWRITE: Replace the whole table with the output (gold without partitions).
         REPLACE_PARTITIONS: Replace only the partitions present in the output (partitioned gold).
+
+    Example:
+        >>> WriteMode("replace_partitions") is WriteMode.REPLACE_PARTITIONS
+        True
+        >>> Layer.SILVER.conventions.write_mode.value
+        'merge'
     """
 
     APPEND = "append"
@@ -46,6 +52,11 @@ class LayerConventions:
         adds_ingestion_metadata: Whether rows carry ingestion metadata columns
             (ingestion time, source file, run id).
         append_only: Whether existing rows are never updated or deleted.
+
+    Example:
+        >>> conventions = Layer.BRONZE.conventions
+        >>> conventions.append_only, conventions.adds_ingestion_metadata
+        (True, True)
     """
 
     write_mode: WriteMode
@@ -98,6 +109,14 @@ class Layer(str, enum.Enum):
         BRONZE: Raw data as it arrived, append-only, with ingestion metadata columns.
         SILVER: Keyed, cleaned, standardised data, merged on its primary keys.
         GOLD: Business-level aggregates and dimensions, overwritten or partition-replaced.
+
+    Example:
+        >>> Layer("gold") is Layer.GOLD
+        True
+        >>> sorted([Layer.GOLD, Layer.BRONZE, Layer.SILVER])
+        [<Layer.BRONZE: 'bronze'>, <Layer.SILVER: 'silver'>, <Layer.GOLD: 'gold'>]
+        >>> Layer.SILVER >= "bronze"
+        True
     """
 
     BRONZE = "bronze"

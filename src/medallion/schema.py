@@ -384,6 +384,13 @@ class SchemaChange:
         stored: The column's type in the table, if it has the column.
         incoming: The column's type in the data, if the data has it.
         key: Whether the column is a primary key.
+
+    Example:
+        >>> change = SchemaChange("amount", "widened", stored="bigint", incoming="int")
+        >>> change.compatible, str(change)
+        (True, "column 'amount' widens from int to bigint")
+        >>> SchemaChange("id", "missing", stored="string", incoming=None, key=True).compatible
+        False
     """
 
     column: str

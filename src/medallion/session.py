@@ -98,6 +98,17 @@ def delta_builder(
 
     Raises:
         JarResolutionError: ``jars_dir`` does not exist or has no Delta jar.
+
+    Example:
+        >>> from pyspark.sql import SparkSession
+        >>> builder = delta_builder("nightly", master="local[4]", shuffle_partitions=8)
+        >>> isinstance(builder, SparkSession.Builder)  # then builder.getOrCreate()
+        True
+        >>> try:
+        ...     delta_builder("nightly", jars_dir=lakehouse)  # an empty folder
+        ... except JarResolutionError as exc:
+        ...     print("has no delta-spark jar" in str(exc))
+        True
     """
     from pyspark.sql import SparkSession
 
@@ -216,9 +227,12 @@ def spark_session(
         DeltaNotConfiguredError: An already running session lacks Delta.
 
     Example:
-        A session with one setting of your own::
+        A session with one setting of your own is
+        ``spark_session("nightly", config={"spark.sql.shuffle.partitions": 64})``. When a
+        session is already running in the process, that one is returned:
 
-            spark = spark_session("nightly", config={"spark.sql.shuffle.partitions": 64})
+        >>> spark_session("nightly") is spark
+        True
     """
     from pyspark.errors import PySparkRuntimeError
     from pyspark.sql import SparkSession
@@ -262,6 +276,10 @@ def is_delta_configured(spark: SparkSession) -> bool:
 
     Returns:
         ``True`` when both are set.
+
+    Example:
+        >>> is_delta_configured(spark)
+        True
     """
     extensions = spark.conf.get("spark.sql.extensions", "") or ""
     catalog = spark.conf.get("spark.sql.catalog.spark_catalog", "") or ""
@@ -276,6 +294,9 @@ def ensure_delta(spark: SparkSession) -> None:
 
     Raises:
         DeltaNotConfiguredError: The extension or the catalog is missing.
+
+    Example:
+        >>> ensure_delta(spark)  # returns quietly: this session has Delta configured
     """
     if not is_delta_configured(spark):
         raise DeltaNotConfiguredError(

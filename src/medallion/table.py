@@ -169,6 +169,14 @@ class Table:
             write that committed. Worth it for tables read often and written in small pieces
             (gold); a large table is better optimized on a schedule (``medallion optimize``),
             because Z-ordering rewrites every file.
+
+    Example:
+        >>> customers = Table("customers", "silver", schema="id STRING, tier STRING",
+        ...                   primary_keys="id", zorder_by="tier")
+        >>> customers.primary_keys, customers.effective_write_mode.value
+        (('id',), 'merge')
+        >>> customers.location(lakehouse) == f"{lakehouse}/silver/customers"
+        True
     """
 
     name: str
@@ -290,6 +298,14 @@ class Table:
 
         Raises:
             SchemaError: The table was declared without a schema.
+
+        Example:
+            >>> Table("customers", "bronze", schema="id STRING").require_schema().simpleString()
+            'struct<id:string>'
+            >>> Table("daily_sales", "gold").require_schema()
+            Traceback (most recent call last):
+            ...
+            medallion.errors.SchemaError: table 'gold.daily_sales' has no declared schema
         """
         if self.schema is None:
             raise SchemaError(f"table {self.qualified_name!r} has no declared schema")
@@ -311,7 +327,13 @@ class Table:
         return f"{resolve_root(root).rstrip('/')}/{self.layer.value}/{self.name}"
 
     def describe(self) -> str:
-        """A one-line summary: layer, name, keys, partitioning and rule count."""
+        """A one-line summary: layer, name, keys, partitioning and rule count.
+
+        Example:
+            >>> Table("orders", "silver", schema="id STRING, day DATE", primary_keys="id",
+            ...       partition_by="day").describe()
+            'silver.orders keys=(id) partitioned by (day) write=merge'
+        """
         parts = [self.qualified_name]
         if self.primary_keys:
             parts.append(f"keys=({', '.join(self.primary_keys)})")

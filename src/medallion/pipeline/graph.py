@@ -21,6 +21,16 @@ def references(step: Step) -> tuple[Table, ...]:
 
     Returns:
         The referenced tables, in the order of the rules.
+
+    Example:
+        >>> from medallion import Table
+        >>> from medallion.quality import checks
+        >>> customers = Table("customers", "silver", primary_keys="id")
+        >>> orders = Table("orders", "silver", primary_keys="id",
+        ...                rules=[checks.exists_in("customer_id", customers, "id")])
+        >>> step = Step.from_function(lambda ctx: ctx.read(customers), orders, ())
+        >>> [table.qualified_name for table in references(step)]
+        ['silver.customers']
     """
     found: dict[str, Table] = {}
     for rule in step.table.rules:
@@ -43,6 +53,16 @@ def dependencies(steps: Sequence[Step]) -> dict[str, set[str]]:
 
     Raises:
         PipelineDefinitionError: Two steps produce the same table.
+
+    Example:
+        >>> from medallion import Pipeline, Table
+        >>> raw = Table("orders", "bronze", schema="id STRING")
+        >>> clean = Table("orders", "silver", primary_keys="id")
+        >>> pipeline = Pipeline("orders")
+        >>> _ = pipeline.step(clean, inputs=[raw], name="clean")(lambda ctx: ctx.read(raw))
+        >>> _ = pipeline.step(raw, name="load")(lambda ctx: ctx.spark.range(3))
+        >>> dependencies(pipeline.steps)
+        {'clean': {'load'}, 'load': set()}
     """
     producer: dict[str, str] = {}
     for step in steps:
@@ -76,6 +96,16 @@ def order(steps: Sequence[Step]) -> list[Step]:
 
     Raises:
         CycleError: The steps depend on each other in a cycle; the message names it.
+
+    Example:
+        >>> from medallion import Pipeline, Table
+        >>> raw = Table("orders", "bronze", schema="id STRING")
+        >>> clean = Table("orders", "silver", primary_keys="id")
+        >>> pipeline = Pipeline("orders")
+        >>> _ = pipeline.step(clean, inputs=[raw], name="clean")(lambda ctx: ctx.read(raw))
+        >>> _ = pipeline.step(raw, name="load")(lambda ctx: ctx.spark.range(3))
+        >>> [step.name for step in order(pipeline.steps)]
+        ['load', 'clean']
     """
     by_name = {s.name: s for s in steps}
     position = {s.name: i for i, s in enumerate(steps)}
@@ -121,6 +151,18 @@ def select(steps: Sequence[Step], names: Iterable[str], *, downstream: bool = Tr
     Raises:
         UnknownStepError: A name matches no step; the message lists the known ones.
         PipelineDefinitionError: A bare table name matches tables of several layers.
+
+    Example:
+        >>> from medallion import Pipeline, Table
+        >>> raw = Table("orders", "bronze", schema="id STRING")
+        >>> clean = Table("orders", "silver", primary_keys="id")
+        >>> pipeline = Pipeline("orders")
+        >>> _ = pipeline.step(clean, inputs=[raw], name="clean")(lambda ctx: ctx.read(raw))
+        >>> _ = pipeline.step(raw, name="load")(lambda ctx: ctx.spark.range(3))
+        >>> [step.name for step in select(pipeline.steps, ["bronze.orders"])]
+        ['load', 'clean']
+        >>> [step.name for step in select(pipeline.steps, ["bronze.*"], downstream=False)]
+        ['load']
     """
     if isinstance(names, str):
         names = [names]

@@ -35,6 +35,16 @@ class PlannedStep:
         location: Where its table lives.
         upstream: Names of the steps it waits for.
         external_inputs: Qualified names of inputs no step of the pipeline produces.
+
+    Example:
+        >>> from medallion import Pipeline, Table
+        >>> raw = Table("orders", "bronze", schema="id STRING")
+        >>> clean = Table("orders", "silver", primary_keys="id")
+        >>> pipeline = Pipeline("orders")
+        >>> _ = pipeline.step(clean, inputs=[raw], name="clean")(lambda ctx: ctx.read(raw))
+        >>> planned = pipeline.plan("/lake").steps[0]
+        >>> planned.location, planned.upstream, planned.external_inputs
+        ('/lake/silver/orders', (), ('bronze.orders',))
     """
 
     step: Step
@@ -52,6 +62,17 @@ class Plan:
         root: The lakehouse root.
         steps: The planned steps, in run order.
         problems: What validation found wrong (empty when the plan is valid).
+
+    Example:
+        >>> from medallion import Pipeline, Table
+        >>> raw = Table("orders", "bronze", schema="id STRING")
+        >>> clean = Table("orders", "silver", primary_keys="id")
+        >>> pipeline = Pipeline("orders")
+        >>> _ = pipeline.step(clean, inputs=[raw], name="clean")(lambda ctx: ctx.read(raw))
+        >>> _ = pipeline.step(raw, name="load")(lambda ctx: ctx.spark.range(3))
+        >>> plan = pipeline.plan("/lake")
+        >>> plan.ok, [planned.step.name for planned in plan.steps]
+        (True, ['load', 'clean'])
     """
 
     pipeline: str
@@ -65,7 +86,22 @@ class Plan:
         return not self.problems
 
     def render(self) -> str:
-        """The plan as text, one numbered step per line, then any problems."""
+        """The plan as text, one numbered step per line, then any problems.
+
+        Returns:
+            The text.
+
+        Example:
+            >>> from medallion import Pipeline, Table
+            >>> raw = Table("orders", "bronze", schema="id STRING")
+            >>> pipeline = Pipeline("orders")
+            >>> _ = pipeline.step(raw, name="load")(lambda ctx: ctx.spark.range(3))
+            >>> print(pipeline.plan("/lake").render())  # doctest: +ELLIPSIS
+            pipeline 'orders': 1 step(s), lakehouse /lake
+              1. load: (files) -> bronze.orders write=append
+                 at /lake/bronze/orders  [...]
+            plan is valid
+        """
         lines = [f"pipeline {self.pipeline!r}: {len(self.steps)} step(s), lakehouse {self.root}"]
         for number, planned in enumerate(self.steps, start=1):
             step = planned.step
@@ -101,6 +137,17 @@ class StepRun:
         version_before: The table's Delta version before the step (``None`` if it had none);
             restoring it undoes the step.
         location: Where the step's table lives.
+
+    Example:
+        >>> from medallion import Pipeline, Table
+        >>> pipeline = Pipeline("totals")
+        >>> @pipeline.step(Table("totals", "gold"))
+        ... def totals(ctx):
+        ...     return ctx.no_changes()
+        >>> result = pipeline.run(spark, lakehouse, run_id="r1", log=False)
+        >>> run = result.step("totals")
+        >>> run.table, run.status, run.write.version, run.version_before
+        ('gold.totals', 'succeeded', None, None)
     """
 
     step: str
@@ -129,6 +176,16 @@ class RunResult:
         started_at: When the run began (UTC).
         ended_at: When it ended (UTC).
         steps: One entry per planned step, in run order.
+
+    Example:
+        >>> from medallion import Pipeline, Table
+        >>> pipeline = Pipeline("totals")
+        >>> @pipeline.step(Table("totals", "gold"))
+        ... def totals(ctx):
+        ...     return ctx.no_changes()
+        >>> result = pipeline.run(spark, lakehouse, run_id="r1", log=False)
+        >>> result.run_id, result.succeeded, [run.status for run in result.steps]
+        ('r1', True, ['succeeded'])
     """
 
     run_id: str
@@ -153,6 +210,16 @@ class RunResult:
 
         Raises:
             KeyError: No step of the run has that name.
+
+        Example:
+            >>> from medallion import Pipeline, Table
+            >>> pipeline = Pipeline("totals")
+            >>> @pipeline.step(Table("totals", "gold"))
+            ... def totals(ctx):
+            ...     return ctx.no_changes()
+            >>> result = pipeline.run(spark, lakehouse, run_id="r1", log=False)
+            >>> result.step("gold.totals") == result.step("totals")
+            True
         """
         for run in self.steps:
             if name in (run.step, run.table):
@@ -164,6 +231,17 @@ class RunResult:
 
         Returns:
             The text.
+
+        Example:
+            >>> from medallion import Pipeline, Table
+            >>> pipeline = Pipeline("totals")
+            >>> @pipeline.step(Table("totals", "gold"))
+            ... def totals(ctx):
+            ...     return ctx.no_changes()
+            >>> result = pipeline.run(spark, lakehouse, run_id="r1", log=False)
+            >>> print(result.render())  # doctest: +ELLIPSIS
+            run r1 of pipeline 'totals': succeeded in ... s
+              succeeded gold.totals                  nothing to write (... s)
         """
         seconds = (self.ended_at - self.started_at).total_seconds()
         status = "succeeded" if self.succeeded else "FAILED"
@@ -263,6 +341,17 @@ class Pipeline:
 
         Raises:
             PipelineDefinitionError: The name or the table is already taken by another step.
+
+        Example:
+            >>> from medallion import Pipeline, Table
+            >>> raw = Table("orders", "bronze", schema="id STRING")
+            >>> pipeline = Pipeline("orders")
+            >>> @pipeline.step(Table("orders", "silver", primary_keys="id"), inputs=[raw])
+            ... def clean_orders(ctx):
+            ...     "Orders without rescued data."
+            ...     return ctx.read(raw).where("_rescued_data IS NULL")
+            >>> clean_orders.name, clean_orders.description, pipeline.steps == (clean_orders,)
+            ('clean_orders', 'Orders without rescued data.', True)
         """
         input_tables = tuple(inputs)
         for item in input_tables:
@@ -290,6 +379,14 @@ class Pipeline:
 
         Raises:
             PipelineDefinitionError: The name or the table is already taken by another step.
+
+        Example:
+            >>> from medallion import Pipeline, Step, Table
+            >>> numbers = Table("numbers", "gold")
+            >>> step = Step.from_function(lambda ctx: ctx.spark.range(3), numbers, (), "numbers")
+            >>> pipeline = Pipeline("numbers")
+            >>> pipeline.add(step) is step, [added.name for added in pipeline.steps]
+            (True, ['numbers'])
         """
         for existing in self._steps:
             if existing.name == step.name:
@@ -326,6 +423,16 @@ class Pipeline:
         Raises:
             CycleError: The steps depend on each other in a cycle.
             UnknownStepError: ``select`` names an unknown step or table.
+
+        Example:
+            >>> from medallion import Pipeline, Table
+            >>> raw = Table("orders", "bronze", schema="id STRING")
+            >>> clean = Table("orders", "silver", primary_keys="id")
+            >>> pipeline = Pipeline("orders")
+            >>> _ = pipeline.step(clean, inputs=[raw], name="clean")(lambda ctx: ctx.read(raw))
+            >>> _ = pipeline.step(raw, name="load")(lambda ctx: ctx.spark.range(3))
+            >>> [planned.step.name for planned in pipeline.plan("/lake", ["silver.orders"]).steps]
+            ['clean']
         """
         base = resolve_root(root)
         if isinstance(select, str):
@@ -383,6 +490,19 @@ class Pipeline:
         Raises:
             CycleError: The steps depend on each other in a cycle.
             UnknownStepError: ``select`` names an unknown step or table.
+
+        Example:
+            An input that no step produces must exist:
+
+            >>> from medallion import Pipeline, Table
+            >>> raw = Table("orders", "bronze", schema="id STRING")
+            >>> pipeline = Pipeline("orders")
+            >>> @pipeline.step(Table("orders", "silver", primary_keys="id"), inputs=[raw])
+            ... def clean_orders(ctx):
+            ...     return ctx.read(raw)
+            >>> plan = pipeline.dry_run(lakehouse, spark=spark, echo=False)
+            >>> plan.ok, plan.problems  # doctest: +ELLIPSIS
+            (False, ("step 'clean_orders': input 'bronze.orders' is produced by no step ...",))
         """
         from medallion.errors import RuleDefinitionError
 
@@ -458,6 +578,17 @@ class Pipeline:
 
         Raises:
             StepFailedError: A step failed; the original error is its ``__cause__``.
+
+        Example:
+            >>> from medallion import Pipeline, Table
+            >>> numbers = Table("numbers", "gold")
+            >>> pipeline = Pipeline("numbers")
+            >>> @pipeline.step(numbers)
+            ... def make_numbers(ctx):
+            ...     return ctx.spark.range(3).withColumnRenamed("id", "n")
+            >>> result = pipeline.run(spark, lakehouse)
+            >>> result.succeeded, result.step("gold.numbers").write.rows_written
+            (True, 3)
         """
         plan = self.plan(root, select, downstream=downstream)
         run = run_id or uuid.uuid4().hex

@@ -52,6 +52,11 @@ class TableRollback:
         version_before: The version restored to.
         current_version: The version before the rollback.
         reason: Why it was refused or not restorable.
+
+    Example:
+        >>> entry = TableRollback("gold.totals", "/lake/gold/totals", "restored", 3, 5)
+        >>> entry.action, entry.version_before
+        ('restored', 3)
     """
 
     table: str
@@ -72,6 +77,12 @@ class RollbackResult:
         tables: One entry per table the run's steps wrote.
         quarantine_rows_deleted: The run's rows removed from quarantine tables.
         dry_run: Whether nothing was changed.
+
+    Example:
+        >>> entry = TableRollback("gold.totals", "/lake/gold/totals", "would restore", 3, 5)
+        >>> result = RollbackResult("r7", "sales", (entry,), 0, dry_run=True)
+        >>> result.complete
+        True
     """
 
     run_id: str
@@ -90,6 +101,13 @@ class RollbackResult:
 
         Returns:
             The text.
+
+        Example:
+            >>> entry = TableRollback("gold.totals", "/lake/gold/totals", "would restore", 3, 5)
+            >>> print(RollbackResult("r7", "sales", (entry,), 2, dry_run=True).render())
+            would roll back run r7 of pipeline 'sales':
+              gold.totals: would restore (version 5 -> 3)
+              quarantine: would delete 2 row(s) of the run
         """
         head = "would roll back" if self.dry_run else "rolled back"
         lines = [f"{head} run {self.run_id} of pipeline {self.pipeline!r}:"]

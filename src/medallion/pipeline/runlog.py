@@ -73,6 +73,10 @@ def run_log_location(root: str | os.PathLike[str]) -> str:
 
     Returns:
         The location.
+
+    Example:
+        >>> run_log_location("/data/lakehouse")
+        '/data/lakehouse/_medallion/runs'
     """
     return f"{resolve_root(root).rstrip('/')}/_medallion/runs"
 
@@ -95,6 +99,14 @@ def write_run_log(
 
     Returns:
         The write.
+
+    Example:
+        >>> import datetime as dt
+        >>> from medallion.pipeline.pipeline import RunResult, StepRun
+        >>> at = dt.datetime(2026, 1, 2, 3, 4)
+        >>> run = RunResult("r1", "sales", at, at, (StepRun("totals", "gold.totals", "failed"),))
+        >>> write_run_log(spark, lakehouse, run).rows_inserted
+        1
     """
     from medallion.delta.ops import DeltaOps
 
@@ -141,5 +153,13 @@ def read_run_log(spark: SparkSession, root: str | os.PathLike[str]) -> DataFrame
 
     Returns:
         One row per step of every run.
+
+    Example:
+        >>> from medallion import Pipeline, Table
+        >>> pipeline = Pipeline("sales")
+        >>> _ = pipeline.step(Table("totals", "gold"), name="totals")(lambda ctx: ctx.no_changes())
+        >>> _ = pipeline.run(spark, lakehouse, run_id="r1")
+        >>> read_run_log(spark, lakehouse).select("run_id", "table", "status").collect()
+        [Row(run_id='r1', table='gold.totals', status='succeeded')]
     """
     return spark.read.format("delta").load(run_log_location(root))

@@ -56,6 +56,16 @@ class StepContext:
             @pipeline.step(silver_orders, inputs=[bronze_orders])
             def clean_orders(ctx: StepContext) -> DataFrame:
                 return ctx.read(bronze_orders).where("_rescued_data IS NULL")
+
+        A test can make one by hand:
+
+        >>> import datetime as dt
+        >>> from medallion import Table
+        >>> orders = Table("orders", "gold")
+        >>> ctx = StepContext(spark, lakehouse, "r1", dt.datetime(2026, 1, 2), orders,
+        ...                   params={"day": 2})
+        >>> ctx.run_id, ctx.params["day"]
+        ('r1', '2')
     """
 
     spark: SparkSession
@@ -92,6 +102,18 @@ class StepContext:
         Returns:
             The increment; when :attr:`Increment.is_empty` for every source, return
             :meth:`no_changes` so that nothing is written.
+
+        Example:
+            >>> import datetime as dt
+            >>> from medallion import StepContext, Table, write_table
+            >>> orders = Table("orders", "gold")
+            >>> ctx = StepContext(spark, lakehouse, "r1", dt.datetime(2026, 1, 2), orders)
+            >>> events = Table("events", "gold")
+            >>> rows = spark.createDataFrame([("e1",), ("e2",)], "id STRING")
+            >>> _ = write_table(rows, events, lakehouse)
+            >>> changes = ctx.increment(events)
+            >>> changes.from_version, changes.to_version, changes.rows.count()
+            (None, 0, 2)
         """
         from medallion.delta.ops import DeltaOps
 
@@ -107,6 +129,14 @@ class StepContext:
 
         Returns:
             A write of no version.
+
+        Example:
+            >>> import datetime as dt
+            >>> from medallion import StepContext, Table
+            >>> orders = Table("orders", "gold")
+            >>> ctx = StepContext(spark, lakehouse, "r1", dt.datetime(2026, 1, 2), orders)
+            >>> ctx.no_changes().version is None
+            True
         """
         return WriteResult(self.table.qualified_name, self.table.effective_write_mode, None)
 
@@ -134,6 +164,16 @@ class StepContext:
 
         Raises:
             QualityFailedError: A ``fail`` rule failed, or the share was exceeded.
+
+        Example:
+            >>> import datetime as dt
+            >>> from medallion import StepContext, Table
+            >>> from medallion.quality import checks
+            >>> orders = Table("orders", "gold", rules=[checks.in_range("amount", 0, None)])
+            >>> ctx = StepContext(spark, lakehouse, "r1", dt.datetime(2026, 1, 2), orders)
+            >>> df = spark.createDataFrame([("o1", 5.0), ("o2", -1.0)], "id STRING, amount DOUBLE")
+            >>> ctx.check(df).count(), ctx.quality[0].rows_quarantined
+            (1, 1)
         """
         result = evaluate_table(
             df,
@@ -157,6 +197,15 @@ class StepContext:
 
         Raises:
             PipelineError: The run was started without this parameter.
+
+        Example:
+            >>> import datetime as dt
+            >>> from medallion import StepContext, Table
+            >>> orders = Table("orders", "gold")
+            >>> ctx = StepContext(spark, lakehouse, "r1", dt.datetime(2026, 1, 2), orders,
+            ...                   params={"day": "2026-01-02"})
+            >>> ctx.param("day")
+            '2026-01-02'
         """
         try:
             return self.params[name]
@@ -175,6 +224,16 @@ class StepContext:
 
         Returns:
             The table's rows.
+
+        Example:
+            >>> import datetime as dt
+            >>> from medallion import StepContext, Table, write_table
+            >>> orders = Table("orders", "gold")
+            >>> ctx = StepContext(spark, lakehouse, "r1", dt.datetime(2026, 1, 2), orders)
+            >>> rows = spark.createDataFrame([("o1", 5.0)], "id STRING, amount DOUBLE")
+            >>> _ = write_table(rows, orders, lakehouse)
+            >>> ctx.read(orders).collect()
+            [Row(id='o1', amount=5.0)]
         """
         return read_table(self.spark, table, self.root)
 
@@ -186,6 +245,14 @@ class StepContext:
 
         Returns:
             Its path or URI under the lakehouse root.
+
+        Example:
+            >>> import datetime as dt
+            >>> from medallion import StepContext, Table
+            >>> orders = Table("orders", "gold")
+            >>> ctx = StepContext(spark, "/lake", "r1", dt.datetime(2026, 1, 2), orders)
+            >>> ctx.location(), ctx.location(Table("totals", "gold"))
+            ('/lake/gold/orders', '/lake/gold/totals')
         """
         return (table or self.table).location(self.root)
 
@@ -214,6 +281,20 @@ class Step:
         fn: The function.
         source: ``file:line`` where the function is defined, for messages.
         description: The function's docstring's first line, or the given description.
+
+    Example:
+        A step is unit-tested by calling it:
+
+        >>> import datetime as dt
+        >>> from medallion import Pipeline, StepContext, Table
+        >>> numbers, pipeline = Table("numbers", "gold"), Pipeline("numbers")
+        >>> @pipeline.step(numbers)
+        ... def make_numbers(ctx):
+        ...     return ctx.spark.range(int(ctx.param("count")))
+        >>> ctx = StepContext(spark, lakehouse, "test", dt.datetime(2026, 1, 2), numbers,
+        ...                   params={"count": 3})
+        >>> make_numbers(ctx).count()
+        3
     """
 
     name: str
@@ -243,6 +324,15 @@ class Step:
 
         Returns:
             The step.
+
+        Example:
+            >>> from medallion import Table
+            >>> def make_numbers(ctx):
+            ...     "Three numbers."
+            ...     return ctx.spark.range(3)
+            >>> step = Step.from_function(make_numbers, Table("numbers", "gold"), ())
+            >>> step.name, step.table.qualified_name, step.description
+            ('make_numbers', 'gold.numbers', 'Three numbers.')
         """
         doc = (inspect.getdoc(fn) or "").strip().splitlines()
         return cls(

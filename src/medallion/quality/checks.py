@@ -89,6 +89,13 @@ def condition(
 
     Returns:
         The rule.
+
+    Example:
+        >>> from medallion.quality import checks
+        >>> rule = checks.condition("paid_has_date", "status <> 'paid' OR paid_at IS NOT NULL",
+        ...                         action="fail")
+        >>> rule.name, rule.action
+        ('paid_has_date', <Action.FAIL: 'fail'>)
     """
     return QualityRule(name, expression, action=action, description=description)
 
@@ -105,6 +112,11 @@ def not_null(
 
     Returns:
         The rule.
+
+    Example:
+        >>> from medallion.quality import checks
+        >>> checks.not_null("id").expression
+        '`id` IS NOT NULL'
     """
     return QualityRule(
         _name(name, f"{column}_not_null"),
@@ -136,6 +148,11 @@ def in_range(
 
     Raises:
         RuleDefinitionError: Neither bound was given.
+
+    Example:
+        >>> from medallion.quality import checks
+        >>> checks.in_range("amount", minimum=0).expression
+        '`amount` IS NULL OR `amount` >= 0'
     """
     col = _column(column)
     if minimum is not None and maximum is not None:
@@ -174,6 +191,11 @@ def in_set(
 
     Returns:
         The rule.
+
+    Example:
+        >>> from medallion.quality import checks
+        >>> checks.in_set("currency", ["EUR", "USD"], action="drop").expression
+        "`currency` IS NULL OR `currency` IN ('EUR', 'USD')"
     """
     allowed = list(values)
     if not allowed:
@@ -206,6 +228,11 @@ def matches(
 
     Returns:
         The rule.
+
+    Example:
+        >>> from medallion.quality import checks
+        >>> checks.matches("email", "^[^@]+@[^@]+$").expression
+        "`email` IS NULL OR `email` RLIKE '^[^@]+@[^@]+$'"
     """
     col = _column(column)
     return QualityRule(
@@ -233,6 +260,11 @@ def castable(
 
     Returns:
         The rule.
+
+    Example:
+        >>> from medallion.quality import checks
+        >>> checks.castable("amount", "DECIMAL(10,2)").expression
+        '`amount` IS NULL OR try_cast(`amount` AS DECIMAL(10,2)) IS NOT NULL'
     """
     col = _column(column)
     return QualityRule(
@@ -260,6 +292,11 @@ def max_length(
 
     Returns:
         The rule.
+
+    Example:
+        >>> from medallion.quality import checks
+        >>> checks.max_length("code", 3).expression
+        '`code` IS NULL OR length(`code`) <= 3'
     """
     col = _column(column)
     return QualityRule(
@@ -288,6 +325,12 @@ def unique(
 
     Returns:
         The rule.
+
+    Example:
+        >>> from medallion.quality import checks
+        >>> rule = checks.unique("order_id", "line")
+        >>> rule.name, rule.kind
+        ('unique_order_id_line', <RuleKind.UNIQUE: 'unique'>)
     """
     return QualityRule(
         _name(name, "unique_" + "_".join(columns)),
@@ -319,6 +362,14 @@ def exists_in(
 
     Returns:
         The rule.
+
+    Example:
+        >>> from medallion.quality import checks
+        >>> from medallion import Table
+        >>> customers = Table("customers", "silver", primary_keys="id")
+        >>> rule = checks.exists_in("customer_id", customers, "id")
+        >>> rule.name, rule.reference_columns
+        ('customer_id_exists_in_customers', ('id',))
     """
     cols = (column,) if isinstance(column, str) else tuple(column)
     refs = (
@@ -355,6 +406,11 @@ def row_count(
 
     Returns:
         The rule.
+
+    Example:
+        >>> from medallion.quality import checks
+        >>> checks.row_count(minimum=1).expression
+        'count(1) >= 1'
     """
     parts = []
     if minimum is not None:
@@ -389,6 +445,12 @@ def freshness(
 
     Returns:
         The rule.
+
+    Example:
+        >>> from medallion.quality import checks
+        >>> import datetime as dt
+        >>> checks.freshness("event_time", dt.timedelta(hours=6)).description
+        'the newest event_time must be at most 6:00:00 old'
     """
     seconds = int(max_age.total_seconds())
     return QualityRule(
@@ -418,6 +480,11 @@ def null_share(
 
     Returns:
         The rule.
+
+    Example:
+        >>> from medallion.quality import checks
+        >>> checks.null_share("email", 0.1).description
+        'at most 10% of email may be null'
     """
     if not 0 <= max_share <= 1:
         raise RuleDefinitionError(f"rule {name or column + '_null_share'!r}: share must be 0 to 1")

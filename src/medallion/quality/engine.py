@@ -67,6 +67,11 @@ class RuleMetric:
         kind: Its kind.
         rows_checked: Rows evaluated (the batch's size).
         rows_failed: Rows that failed it; for a dataset rule, 0 or 1 (the batch failed).
+
+    Example:
+        >>> metric = RuleMetric("qty_in_range", Action.QUARANTINE, RuleKind.ROW, 10, 2)
+        >>> metric.passed, metric.rows_failed / metric.rows_checked
+        (False, 0.2)
     """
 
     rule: str
@@ -98,6 +103,16 @@ class QualityResult:
         rows_quarantined: Rows in :attr:`quarantined`.
         rows_dropped: Rows removed by ``drop`` rules.
         rows_warned: Valid rows that failed a ``warn`` rule.
+
+    Example:
+        >>> from medallion.quality import checks
+        >>> df = spark.createDataFrame([("a", 3), ("b", -1)], "id STRING, qty INT")
+        >>> result = evaluate(df, [checks.in_range("qty", 0, None)])
+        >>> result.valid.collect(), result.rows_quarantined
+        ([Row(id='a', qty=3)], 1)
+        >>> result.quarantined.select("id", "_quality_failures.rule").collect()
+        [Row(id='b', rule=['qty_in_range'])]
+        >>> result.release()
     """
 
     valid: DataFrame = attrs.field(eq=False, repr=False)
@@ -115,8 +130,22 @@ class QualityResult:
     def metric(self, rule: str) -> RuleMetric:
         """The metric of one rule, by name.
 
+        Args:
+            rule: The rule's name.
+
+        Returns:
+            Its metric.
+
         Raises:
             KeyError: No rule of that name was evaluated.
+
+        Example:
+            >>> from medallion.quality import checks
+            >>> df = spark.createDataFrame([("a", 3), ("b", -1)], "id STRING, qty INT")
+            >>> result = evaluate(df, [checks.in_range("qty", 0, None)])
+            >>> result.metric("qty_in_range").rows_failed
+            1
+            >>> result.release()
         """
         for metric in self.metrics:
             if metric.rule == rule:
@@ -124,7 +153,15 @@ class QualityResult:
         raise KeyError(rule)
 
     def release(self) -> None:
-        """Free the cached rows once :attr:`valid` and :attr:`quarantined` are written."""
+        """Free the cached rows once :attr:`valid` and :attr:`quarantined` are written.
+
+        Example:
+            >>> from medallion.quality import checks
+            >>> df = spark.createDataFrame([("a", 3), ("b", -1)], "id STRING, qty INT")
+            >>> result = evaluate(df, [checks.in_range("qty", 0, None)])
+            >>> valid_rows = result.valid.collect()  # or written to a table
+            >>> result.release()
+        """
         if self._annotated is not None:
             self._annotated.unpersist()
 
@@ -177,6 +214,14 @@ def evaluate(
         QualityFailedError: A ``fail`` rule failed, or too many rows were quarantined; the
             message names the rules and the counts. Nothing has been written.
         MedallionError: A reference rule's table is missing from ``references``.
+
+    Example:
+        >>> from medallion.quality import checks
+        >>> df = spark.createDataFrame([("a", 3), ("a", 4), ("b", 5)], "id STRING, qty INT")
+        >>> result = evaluate(df, [checks.unique("id", action="drop")])
+        >>> result.rows_read, result.rows_valid, result.rows_dropped
+        (3, 1, 2)
+        >>> result.release()
     """
     where = f"table {table!r}: " if table else ""
     columns = list(df.columns)

@@ -136,6 +136,11 @@ class GXNotInstalledError(MedallionError, ImportError):
                 rules = rules_from_suite("suites/orders.json")
             except GXNotInstalledError as exc:
                 print(exc)  # ... pip install 'medallion[gx]'
+
+        It is an :class:`ImportError` too, for code that checks optional imports:
+
+        >>> issubclass(GXNotInstalledError, ImportError)
+        True
     """
 
 
@@ -876,10 +881,12 @@ def validate_suite(
             each, and ``metrics`` holds every metric.
 
     Example:
-        Check a batch against a suite that is kept as JSON::
-
-            metrics = validate_suite(df, "suites/orders.json")
-            failed = [m.rule for m in metrics if not m.passed]
+        >>> suite = {"name": "orders", "expectations": [
+        ...     {"type": "expect_column_max_to_be_between",
+        ...      "kwargs": {"column": "qty", "max_value": 10}}]}
+        >>> df = spark.createDataFrame([(3,), (12,)], "qty INT")
+        >>> [(m.rule, m.passed) for m in validate_suite(df, suite)]
+        [('gx__expect_column_max_to_be_between__qty', False)]
     """
     resolved = _to_action(action, "action")
     if resolved not in (Action.WARN, Action.FAIL):
@@ -1006,6 +1013,16 @@ def evaluate_suite(
             result = evaluate_suite(bronze_orders_df, "suites/orders.json", table="orders")
             write_table(result.valid, silver_orders, lakehouse)
             result.release()
+
+        With the suite's JSON as a dict:
+
+        >>> suite = {"name": "orders", "expectations": [
+        ...     {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "id"}}]}
+        >>> df = spark.createDataFrame([("o1",), (None,)], "id STRING")
+        >>> result = evaluate_suite(df, suite, table="silver.orders")
+        >>> result.rows_valid, result.rows_quarantined
+        (1, 1)
+        >>> result.release()
     """
     return _evaluate(
         df,
@@ -1067,6 +1084,18 @@ def check_suite(
             @pipeline.step(silver_orders, inputs=[bronze_orders])
             def clean_orders(ctx: StepContext) -> DataFrame:
                 return check_suite(ctx, ctx.read(bronze_orders), "suites/orders.json")
+
+        With a context made by hand, as in a unit test:
+
+        >>> import datetime as dt
+        >>> from medallion import StepContext, Table
+        >>> orders = Table("orders", "silver", primary_keys="id")
+        >>> ctx = StepContext(spark, lakehouse, "r1", dt.datetime(2026, 1, 2), orders)
+        >>> suite = {"name": "orders", "expectations": [
+        ...     {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "id"}}]}
+        >>> df = spark.createDataFrame([("o1",), (None,)], "id STRING")
+        >>> check_suite(ctx, df, suite).count(), ctx.quality[0].rows_quarantined
+        (1, 1)
     """
     from medallion.quality.quarantine import write_quarantine
 

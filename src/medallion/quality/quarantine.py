@@ -50,6 +50,11 @@ def quarantine_location(root: str | os.PathLike[str], layer: Layer) -> str:
 
     Returns:
         The location.
+
+    Example:
+        >>> from medallion import Layer
+        >>> quarantine_location("/data/lakehouse", Layer.SILVER)
+        '/data/lakehouse/silver/_quarantine'
     """
     return f"{resolve_root(root).rstrip('/')}/{layer.value}/_quarantine"
 
@@ -81,6 +86,16 @@ def write_quarantine(
 
     Returns:
         The write, or ``None`` when nothing was quarantined.
+
+    Example:
+        >>> from medallion import Table, evaluate
+        >>> from medallion.quality import checks
+        >>> orders = Table("orders", "silver", primary_keys="id", rules=[checks.not_null("cust")])
+        >>> df = spark.createDataFrame([("o1", None), ("o2", "c1")], "id STRING, cust STRING")
+        >>> result = evaluate(df, orders.rules)
+        >>> write_quarantine(result, orders, lakehouse, run_id="r1", source="bronze.orders").version
+        0
+        >>> result.release()
     """
     from medallion.delta.ops import DeltaOps
 
@@ -110,6 +125,16 @@ def read_quarantine(spark: SparkSession, root: str | os.PathLike[str], layer: La
 
     Returns:
         The quarantined rows.
+
+    Example:
+        >>> from medallion import Table, evaluate
+        >>> from medallion.quality import checks
+        >>> orders = Table("orders", "silver", primary_keys="id", rules=[checks.not_null("cust")])
+        >>> df = spark.createDataFrame([("o1", None), ("o2", "c1")], "id STRING, cust STRING")
+        >>> result = evaluate(df, orders.rules)
+        >>> _ = write_quarantine(result, orders, lakehouse, run_id="r1")
+        >>> read_quarantine(spark, lakehouse, orders.layer).select("table", "record").collect()
+        [Row(table='silver.orders', record='{"id":"o1"}')]
     """
     return spark.read.format("delta").load(quarantine_location(root, layer))
 
@@ -127,6 +152,17 @@ def discard_quarantine(
         root: The lakehouse root.
         table: The table the rows were meant for.
         run_id: The run.
+
+    Example:
+        >>> from medallion import Table, evaluate
+        >>> from medallion.quality import checks
+        >>> orders = Table("orders", "silver", primary_keys="id", rules=[checks.not_null("cust")])
+        >>> df = spark.createDataFrame([("o1", None), ("o2", "c1")], "id STRING, cust STRING")
+        >>> result = evaluate(df, orders.rules)
+        >>> _ = write_quarantine(result, orders, lakehouse, run_id="r1")
+        >>> discard_quarantine(spark, lakehouse, orders, "r1")
+        >>> read_quarantine(spark, lakehouse, orders.layer).count()
+        0
     """
     from medallion.delta.ops import DeltaOps
 

@@ -44,6 +44,11 @@ class RuleKind(str, enum.Enum):
         REFERENCE: ``columns`` must exist in ``reference_columns`` of the ``reference`` table.
         DATASET: ``expression`` is a boolean SQL expression over aggregates of the whole batch
             (``count(*) > 0``); it passes or fails the batch, not single rows.
+
+    Example:
+        >>> from medallion.quality import checks
+        >>> checks.unique("id").kind, checks.row_count(minimum=1).kind.value
+        (<RuleKind.UNIQUE: 'unique'>, 'dataset')
     """
 
     ROW = "row"
@@ -61,6 +66,12 @@ class Action(str, enum.Enum):
         QUARANTINE: Remove the row from the target and write it, with the names and messages of
             the rules it failed, to the layer's quarantine table.
         FAIL: Stop the step with an error naming the rule and the counts; nothing is written.
+
+    Example:
+        >>> QualityRule("positive", "qty > 0", action="quarantine").action is Action.QUARANTINE
+        True
+        >>> Action("drop")
+        <Action.DROP: 'drop'>
     """
 
     WARN = "warn"
@@ -272,6 +283,15 @@ class QualityRule:
         Raises:
             RuleDefinitionError: The expression does not parse, names an unknown column, or
                 is not boolean.
+
+        Example:
+            >>> from pyspark.sql.types import StructType
+            >>> schema = StructType.fromDDL("id STRING, qty INT")
+            >>> QualityRule("positive", "qty > 0").check(spark, schema)
+            >>> QualityRule("positive", "amount > 0").check(spark, schema)  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            ...
+            medallion.errors.RuleDefinitionError: rule 'positive': invalid expression ...
         """
         from pyspark.errors import PySparkException
         from pyspark.sql import functions as F

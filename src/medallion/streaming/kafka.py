@@ -123,6 +123,11 @@ class Secret:
 
         Returns:
             The secret.
+
+        Example:
+            >>> password = Secret("hunter2")
+            >>> f"password={password}", password.reveal()
+            ('password=****', 'hunter2')
         """
         return self._value
 
@@ -222,6 +227,12 @@ class KafkaSource:
 
         Returns:
             ``kafka.bootstrap.servers``, ``subscribe``, ``startingOffsets``, ... .
+
+        Example:
+            >>> source = KafkaSource("b1:9092", ["orders", "refunds"], max_offsets_per_trigger=500)
+            >>> options = source.spark_options()
+            >>> options["subscribe"], options["maxOffsetsPerTrigger"]
+            ('orders,refunds', '500')
         """
         options = {
             "kafka.bootstrap.servers": self.bootstrap_servers,
@@ -258,6 +269,11 @@ class KafkaSource:
 
         Returns:
             The streaming DataFrame.
+
+        Example:
+            >>> stream = KafkaSource("127.0.0.1:9092", "orders").read_stream(spark)
+            >>> stream.isStreaming, stream.columns
+            (True, ['key', 'value', 'topic', 'partition', 'offset', 'timestamp', 'timestampType'])
         """
         return spark.readStream.format("kafka").options(**self.spark_options()).load()
 
@@ -271,6 +287,10 @@ def dead_letter_location(root: str | os.PathLike[str], layer: Layer | str = Laye
 
     Returns:
         The location.
+
+    Example:
+        >>> dead_letter_location("/data/lakehouse")
+        '/data/lakehouse/bronze/_dead_letters'
     """
     return f"{resolve_root(root).rstrip('/')}/{Layer(layer).value}/_dead_letters"
 
@@ -286,6 +306,12 @@ def kafka_bronze_table(table: Table) -> Table:
 
     Raises:
         MedallionError: The table is not a bronze table with a schema.
+
+    Example:
+        >>> from medallion import Table
+        >>> orders = Table("orders", "bronze", schema="id STRING")
+        >>> kafka_bronze_table(orders).schema.fieldNames()[:4]
+        ['id', '_kafka_topic', '_kafka_partition', '_kafka_offset']
     """
     if table.layer is not Layer.BRONZE or table.schema is None:
         raise MedallionError(
@@ -339,6 +365,20 @@ class BronzeStreamWriter:
         watermark: How late an event may be (``"10 minutes"``) before it is flagged.
         log_runs: Append one run-log row per micro-batch.
         batches: ``(batch_id, rows, dead letters)`` of the micro-batches this process wrote.
+
+    Example:
+        A micro-batch as Spark's Kafka source gives it, one message of it not JSON:
+
+        >>> from medallion import Table
+        >>> orders = Table("orders", "bronze", schema="id STRING, amount DOUBLE")
+        >>> writer = BronzeStreamWriter(orders, lakehouse, "orders-from-kafka", log_runs=False)
+        >>> batch = spark.createDataFrame(
+        ...     [(b'{"id": "o1", "amount": 5.0}', 0), (b"not json", 1)], "value BINARY, offset LONG"
+        ... ).selectExpr("CAST(NULL AS BINARY) AS key", "value", "'orders' AS topic",
+        ...              "0 AS partition", "offset", "current_timestamp() AS timestamp")
+        >>> writer(batch, 0)
+        >>> writer.batches
+        [(0, 1, 1)]
     """
 
     table: Table
@@ -514,6 +554,19 @@ def stream_to_bronze(
 
     Returns:
         The running query.
+
+    Example:
+        Started as in the module's example; its arguments are checked first:
+
+        >>> from medallion import Table
+        >>> sales = Table("sales", "bronze", schema="id STRING, at TIMESTAMP")
+        >>> source = KafkaSource("127.0.0.1:9092", "sales")
+        >>> try:
+        ...     stream_to_bronze(spark, source, sales, lakehouse,
+        ...                      checkpoint=f"{lakehouse}/_checkpoint", watermark="10 minutes")
+        ... except MedallionError as exc:
+        ...     print(exc)
+        table 'bronze.sales': a watermark needs the event_time column
     """
     name = query_name or f"{table.name}-from-kafka"
     if watermark and not event_time:

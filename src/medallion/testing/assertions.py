@@ -124,6 +124,13 @@ def assert_table_equals(
         AssertionError: The table differs; the message shows chispa's comparison.
         TypeError: A :class:`~medallion.Table` was given without ``root``.
         ImportError: chispa is not installed.
+
+    Example:
+        >>> from medallion import Table, write_table
+        >>> totals = Table("totals", "gold", schema="channel STRING, total DOUBLE")
+        >>> df = spark.createDataFrame([("web", 120.0), ("store", 80.5)], totals.schema)
+        >>> _ = write_table(df, totals, lakehouse)
+        >>> assert_table_equals(spark, totals, df, root=lakehouse)
     """
     reader = spark.read.format("delta")
     if version is not None:
@@ -168,6 +175,14 @@ def assert_rows(
     Raises:
         AssertionError: The rows differ; the message shows chispa's comparison.
         ImportError: chispa is not installed.
+
+    Example:
+        >>> df = spark.createDataFrame([("web", 120.0), ("store", 80.5)], "shop STRING, n DOUBLE")
+        >>> assert_rows(df, [("store", 80.5), ("web", 120.0)])
+        >>> assert_rows(df, [("web", 120.0)])  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        AssertionError: ...
     """
     from pyspark.sql import DataFrame
 
@@ -213,6 +228,16 @@ def quarantine_counts(
     Returns:
         ``{rule name: rows}``; empty when nothing was quarantined (or the layer has no
         quarantine table yet).
+
+    Example:
+        >>> from medallion import Table, evaluate
+        >>> from medallion.quality import checks
+        >>> from medallion.quality.quarantine import write_quarantine
+        >>> orders = Table("orders", "silver", primary_keys="id", rules=[checks.not_null("cust")])
+        >>> df = spark.createDataFrame([("o1", None)], "id STRING, cust STRING")
+        >>> _ = write_quarantine(evaluate(df, orders.rules), orders, lakehouse, run_id="r1")
+        >>> quarantine_counts(spark, lakehouse, orders)
+        {'cust_not_null': 1}
     """
     from pyspark.sql import functions as F
 
@@ -252,6 +277,20 @@ def assert_quarantined(
 
     Raises:
         AssertionError: The counts differ.
+
+    Example:
+        >>> from medallion import Table, evaluate
+        >>> from medallion.quality import checks
+        >>> from medallion.quality.quarantine import write_quarantine
+        >>> orders = Table("orders", "silver", primary_keys="id", rules=[checks.not_null("cust")])
+        >>> df = spark.createDataFrame([("o1", None)], "id STRING, cust STRING")
+        >>> _ = write_quarantine(evaluate(df, orders.rules), orders, lakehouse, run_id="r1")
+        >>> assert_quarantined(spark, lakehouse, orders, {"cust_not_null": 1})
+        >>> assert_quarantined(spark, lakehouse, orders, {"cust_not_null": 2})
+        Traceback (most recent call last):
+        ...
+        AssertionError: quarantined rows of silver.orders differ by rule:
+          cust_not_null: expected 2, got 1
     """
     actual = quarantine_counts(spark, root, table, run_id=run_id)
     wanted = {rule: count for rule, count in expected.items() if count}
@@ -279,6 +318,17 @@ def assert_conserved(step_run: StepRun) -> None:
     Raises:
         AssertionError: The step did not succeed, has no quality checks (nothing to balance),
             or rows went missing or appeared.
+
+    Example:
+        >>> from medallion import StepRun, WriteResult
+        >>> write = WriteResult("silver.orders", "merge", 1, rows_inserted=7)
+        >>> assert_conserved(StepRun("clean", "silver.orders", "succeeded", write=write,
+        ...                          rows_read=10, rows_quarantined=3))
+        >>> assert_conserved(StepRun("clean", "silver.orders", "succeeded", write=write,
+        ...                          rows_read=10, rows_quarantined=2))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        AssertionError: step 'clean' (silver.orders) read 10 rows but accounted for 9: ...
     """
     name = f"step {step_run.step!r} ({step_run.table})"
     if step_run.status != "succeeded":

@@ -73,7 +73,15 @@ _LOG_TAIL_LINES = 25
 
 
 class KafkaBrokerError(MedallionError, RuntimeError):
-    """A Kafka broker could not be formatted, started, used or stopped."""
+    """A Kafka broker could not be formatted, started, used or stopped.
+
+    Example:
+        >>> try:
+        ...     KafkaBroker().create_topic("orders")
+        ... except KafkaBrokerError as exc:
+        ...     print(exc)
+        the Kafka broker is not running; call start() first
+    """
 
 
 # --- jars --------------------------------------------------------------------------------
@@ -92,6 +100,11 @@ def kafka_jars_dir(version: str = DEFAULT_KAFKA_VERSION) -> Path:
     Returns:
         ``$MEDALLION_KAFKA_JARS`` when set, else ``kafka-<version>`` in medallion's cache
         folder (``$XDG_CACHE_HOME/medallion``, by default ``~/.cache/medallion``).
+
+    Example:
+        >>> folder = kafka_jars_dir("4.1.1")
+        >>> folder == Path(os.environ.get(JARS_ENV) or folder.parent / "kafka-4.1.1").expanduser()
+        True
     """
     override = os.environ.get(JARS_ENV)
     if override:
@@ -125,6 +138,15 @@ def kafka_jars(
 
     Raises:
         JarResolutionError: Maven is missing, or it could not resolve the packages.
+
+    Example:
+        A folder that holds the broker's jar (a Kafka distribution's ``libs/``) is used as is:
+
+        >>> libs = Path(lakehouse, "kafka_2.13-4.1.1", "libs")
+        >>> libs.mkdir(parents=True)
+        >>> (libs / "kafka_2.13-4.1.1.jar").touch()
+        >>> kafka_jars("4.1.1", libs) == libs
+        True
     """
     target = Path(cache_dir).expanduser() if cache_dir is not None else kafka_jars_dir(version)
     if (target / _broker_jar(version)).is_file():
@@ -284,13 +306,20 @@ class KafkaBroker:
     then SIGKILL after ``stop_timeout`` seconds. It is meant for development and tests: one
     node, plaintext, replication factor 1 everywhere.
 
-    Example (not a doctest: it starts a JVM)::
+    Example:
+        Typical use (not run here: it starts a JVM)::
 
-        with KafkaBroker() as broker:
-            broker.create_topic("events", partitions=2)
-            spark.readStream.format("kafka").option(
-                "kafka.bootstrap.servers", broker.bootstrap_servers
-            )
+            with KafkaBroker() as broker:
+                broker.create_topic("events", partitions=2)
+                spark.readStream.format("kafka").option(
+                    "kafka.bootstrap.servers", broker.bootstrap_servers
+                )
+
+        Nothing runs until it is started:
+
+        >>> broker = KafkaBroker(num_partitions=3)
+        >>> broker, broker.running, broker.port
+        (KafkaBroker(version='4.1.1', stopped), False, None)
 
     Args:
         port: The client (PLAINTEXT) port; a free one when ``None``.
@@ -417,6 +446,19 @@ class KafkaBroker:
                 or the broker did not answer within ``start_timeout`` seconds (the message ends
                 with the tail of its log).
             JarResolutionError: Kafka's jars could not be fetched.
+
+        Example:
+            Typical use (not run here: it starts a JVM)::
+
+                broker = KafkaBroker().start()
+                print(broker.bootstrap_servers)  # 127.0.0.1:<a free port>
+
+            Java is looked for first:
+
+            >>> KafkaBroker(java="no-such-java").start()  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            ...
+            medallion.testing.kafka.KafkaBrokerError: Java ('no-such-java') was not found; ...
         """
         with self._lock:
             if self.running:
@@ -462,6 +504,12 @@ class KafkaBroker:
         The temporary folder is removed unless ``keep`` was set; a ``directory`` given to the
         constructor is never removed. Calling it again, or on a broker never started, does
         nothing.
+
+        Example:
+            >>> broker = KafkaBroker()
+            >>> broker.stop()
+            >>> broker.running, broker.directory
+            (False, None)
         """
         with self._lock:
             self._terminate()
@@ -488,8 +536,20 @@ class KafkaBroker:
     def admin(self) -> AdminClient:
         """A confluent-kafka ``AdminClient`` of this broker (one, reused).
 
+        Returns:
+            The client.
+
         Raises:
             KafkaBrokerError: The broker is not running.
+
+        Example:
+            With a running broker, ``broker.admin().list_topics().topics`` lists its topics; a
+            stopped one has no client:
+
+            >>> KafkaBroker().admin()  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            ...
+            medallion.testing.kafka.KafkaBrokerError: the Kafka broker is not running; ...
         """
         if not self.running:
             raise KafkaBrokerError("the Kafka broker is not running; call start() first")
@@ -522,11 +582,21 @@ class KafkaBroker:
         Raises:
             KafkaBrokerError: The broker is not running, or rejected the topic (it exists
                 already, for one) or did not create it in time.
+
+        Example:
+            Typical use (not run here: it needs a running broker)::
+
+                broker.create_topic("orders", partitions=3, config={"retention.ms": "-1"})
+
+            >>> KafkaBroker().create_topic("orders")  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            ...
+            medallion.testing.kafka.KafkaBrokerError: the Kafka broker is not running; ...
         """
+        admin = self.admin()  # first: a stopped broker is the error, whatever is installed
         from confluent_kafka import KafkaException
         from confluent_kafka.cimpl import NewTopic
 
-        admin = self.admin()
         topic = NewTopic(
             name, num_partitions=partitions, replication_factor=1, config=dict(config or {})
         )
@@ -798,6 +868,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Returns:
         The exit code.
+
+    Example:
+        ``fetch`` prints the jars folder (here one that already holds them, so Maven is not run):
+
+        >>> libs = Path(lakehouse, "libs")
+        >>> libs.mkdir()
+        >>> (libs / "kafka_2.13-4.1.1.jar").touch()
+        >>> main(["fetch", "--version", "4.1.1", "--dest", str(libs)])  # doctest: +ELLIPSIS
+        /.../libs
+        0
     """
     args = _build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

@@ -79,6 +79,16 @@ class SparkSettings:
         log_level: The JVM log level.
         packages: Extra Maven coordinates.
         config: Further Spark settings; they override everything else, ``ansi`` included.
+
+    Example:
+        Build the session in code, in a ``conftest.py``:
+
+        >>> import pytest
+        >>> @pytest.fixture(scope="session")
+        ... def medallion_spark_settings():
+        ...     return SparkSettings(kafka=True, config={"spark.sql.session.timeZone": "UTC"})
+        >>> SparkSettings().master, SparkSettings().shuffle_partitions
+        ('local[*]', 2)
     """
 
     app_name: str = "medallion-tests"
@@ -96,6 +106,11 @@ class SparkSettings:
 
         Returns:
             ``spark.sql.ansi.enabled``, then :attr:`config`.
+
+        Example:
+            >>> settings = SparkSettings(ansi=False, config={"spark.sql.session.timeZone": "UTC"})
+            >>> settings.spark_config()
+            {'spark.sql.ansi.enabled': 'false', 'spark.sql.session.timeZone': 'UTC'}
         """
         return {"spark.sql.ansi.enabled": str(self.ansi).lower(), **self.config}
 
@@ -104,6 +119,12 @@ class SparkSettings:
 
         Returns:
             A Delta-ready SparkSession.
+
+        Example:
+            A session already running in the process is returned as it is:
+
+            >>> SparkSettings(app_name="my-tests").build() is spark
+            True
         """
         from medallion.session import spark_session
 
@@ -174,6 +195,26 @@ def settings_from_config(config: pytest.Config) -> SparkSettings:
 
     Raises:
         pytest.UsageError: An option has an invalid value.
+
+    Example:
+        Start from the ini file's settings and change one, in a ``conftest.py``::
+
+            @pytest.fixture(scope="session")
+            def medallion_spark_settings(pytestconfig):
+                return dataclasses.replace(settings_from_config(pytestconfig), app_name="shop")
+
+        Here with a stand-in for pytest's config (the ini file's values, no command-line flag):
+
+        >>> class Config:
+        ...     ini = {"medallion_shuffle_partitions": "4", "medallion_ansi": "true",
+        ...            "medallion_spark_conf": ["spark.sql.session.timeZone=UTC"]}
+        ...     def getini(self, name):
+        ...         return self.ini.get(name, "")
+        ...     def getoption(self, name):
+        ...         return False
+        >>> settings = settings_from_config(Config())
+        >>> settings.shuffle_partitions, settings.ansi, settings.kafka, settings.config
+        (4, True, False, {'spark.sql.session.timeZone': 'UTC'})
     """
     partitions = str(config.getini("medallion_shuffle_partitions")).strip()
     if not partitions.isdigit() or int(partitions) < 1:
