@@ -14,7 +14,7 @@ Example:
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -50,8 +50,15 @@ class WriteResult:
         version: The Delta version the write committed, or ``None`` if nothing was committed.
         rows_inserted: Rows added.
         rows_updated: Rows changed in place (MERGE).
-        rows_deleted: Rows removed (MERGE deletes, or the rows an overwrite replaced).
+        rows_deleted: Rows a MERGE deleted. An overwrite reports 0: Delta does not record
+            how many rows it replaced.
         run_id: The run the write belongs to, if any.
+
+    Example:
+        >>> result = WriteResult("silver.orders", WriteMode.MERGE, 3, rows_inserted=2,
+        ...                      rows_updated=1)
+        >>> result.rows_written
+        3
     """
 
     table: str
@@ -77,6 +84,10 @@ def table_exists(spark: SparkSession, location: str) -> bool:
 
     Returns:
         ``True`` if the location holds a Delta table.
+
+    Example:
+        >>> table_exists(spark, f"{lakehouse}/silver/orders")
+        False
     """
     from delta.tables import DeltaTable
 
@@ -96,6 +107,13 @@ def create_table(spark: SparkSession, table: Table, root: str | os.PathLike[str]
 
     Returns:
         ``True`` if the table was created by this call.
+
+    Example:
+        >>> orders = Table("orders", "silver", schema="id STRING, amount DOUBLE", primary_keys="id")
+        >>> create_table(spark, orders, lakehouse), create_table(spark, orders, lakehouse)
+        (True, False)
+        >>> table_exists(spark, orders.location(lakehouse))
+        True
     """
     from delta.tables import DeltaTable
 
@@ -147,6 +165,12 @@ def read_table(spark: SparkSession, table: Table, root: str | os.PathLike[str]) 
 
     Returns:
         The table as a DataFrame.
+
+    Example:
+        >>> daily = Table("daily_sales", "gold", schema="day STRING, revenue DOUBLE")
+        >>> _ = create_table(spark, daily, lakehouse)
+        >>> read_table(spark, daily, lakehouse).columns
+        ['day', 'revenue']
     """
     return spark.read.format("delta").load(table.location(root))
 
@@ -155,6 +179,8 @@ def conform(
     df: DataFrame,
     table: Table,
     stored: T.StructType | None = None,
+    *,
+    passthrough: Sequence[str] = (),
 ) -> DataFrame:
     """Shape a DataFrame to a table's schema: its column order, safe widenings, nulls for gaps.
 
@@ -168,17 +194,28 @@ def conform(
         table: The table it is written to; a table without a schema accepts ``df`` as it is.
         stored: The schema the table has in Delta now, when it exists (it may have more
             columns than declared, after evolution); defaults to the declared schema.
+        passthrough: Columns of ``df`` that are not written but used on the way (a MERGE's
+            delete flag, say): left out of the comparison and kept, unchanged, at the end.
 
     Returns:
         The conformed DataFrame.
 
     Raises:
         SchemaEvolutionError: Listing every difference, when one is not allowed.
+
+    Example:
+        >>> orders = Table("orders", "silver", schema="id STRING, amount BIGINT, note STRING",
+        ...                primary_keys="id")
+        >>> df = spark.createDataFrame([(5, "o1")], "amount INT, id STRING")
+        >>> conform(df, orders).schema.simpleString()
+        'struct<id:string,amount:bigint,note:string>'
     """
     schema = stored if stored is not None else table.storage_schema
     if schema is None:
         return df
-    changes = schema_changes(schema, df.schema, table.primary_keys)
+    kept = {name.lower() for name in passthrough}
+    written = T.StructType([f for f in df.schema.fields if f.name.lower() not in kept])
+    changes = schema_changes(schema, written, table.primary_keys)
     refused = [
         c for c in changes if not c.compatible or (c.kind == "added" and not table.schema_evolution)
     ]
@@ -207,7 +244,8 @@ def conform(
         else:
             columns.append(F.col(f"`{source.name}`").cast(field.dataType).alias(field.name))
     known = {f.name.lower() for f in schema.fields}
-    columns.extend(F.col(f"`{f.name}`") for f in df.schema.fields if f.name.lower() not in known)
+    columns.extend(F.col(f"`{f.name}`") for f in written.fields if f.name.lower() not in known)
+    columns.extend(F.col(f"`{f.name}`") for f in df.schema.fields if f.name.lower() in kept)
     return df.select(*columns)
 
 
@@ -220,6 +258,14 @@ def stored_schema(spark: SparkSession, location: str) -> T.StructType | None:
 
     Returns:
         The schema, or ``None``.
+
+    Example:
+        >>> location = f"{lakehouse}/events"
+        >>> stored_schema(spark, location) is None
+        True
+        >>> spark.range(1).write.format("delta").save(location)
+        >>> stored_schema(spark, location).simpleString()
+        'struct<id:bigint>'
     """
     if not table_exists(spark, location):
         return None
@@ -256,6 +302,13 @@ def write_table(
 
     Raises:
         SchemaEvolutionError: ``df`` does not fit the table's schema.
+
+    Example:
+        >>> events = Table("events", "gold", schema="id STRING, kind STRING")
+        >>> df = spark.createDataFrame([("e1", "click")], "id STRING, kind STRING")
+        >>> result = write_table(df, events, lakehouse, mode=WriteMode.APPEND, run_id="nightly-7")
+        >>> result.mode.value, result.version, result.rows_inserted, result.run_id
+        ('append', 1, 1, 'nightly-7')
     """
     from medallion.delta.ops import DeltaOps
 

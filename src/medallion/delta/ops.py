@@ -127,6 +127,11 @@ class RetryPolicy:
         attempts: Tries in all, the first included.
         initial_delay: Seconds before the second try; doubled before each following one.
         max_delay: The longest wait between tries.
+
+    Example:
+        >>> patient = RetryPolicy(attempts=8, initial_delay=1.0, max_delay=30.0)
+        >>> DeltaOps.of(spark, f"{lakehouse}/orders", retry=patient).retry.attempts
+        8
     """
 
     attempts: int = 5
@@ -134,7 +139,20 @@ class RetryPolicy:
     max_delay: float = 5.0
 
     def delay(self, attempt: int) -> float:
-        """Seconds to wait after failed try number ``attempt`` (1-based), with jitter."""
+        """Seconds to wait after failed try number ``attempt`` (1-based), with jitter.
+
+        Args:
+            attempt: The number of the try that failed, from 1.
+
+        Returns:
+            Between half and all of ``initial_delay * 2 ** (attempt - 1)``, at most
+            ``max_delay``.
+
+        Example:
+            >>> policy = RetryPolicy(initial_delay=0.2, max_delay=5.0)
+            >>> 0.2 <= policy.delay(2) <= 0.4, policy.delay(10) <= 5.0
+            (True, True)
+        """
         base = min(self.max_delay, self.initial_delay * 2 ** (attempt - 1))
         return float(base * (0.5 + random.random() / 2))
 
@@ -151,6 +169,13 @@ class Commit:
         parameters: The operation's parameters.
         metrics: The operation's metrics (``numOutputRows``, ``numTargetRowsUpdated``, ...).
         user_metadata: The commit's ``userMetadata`` text, if any.
+
+    Example:
+        >>> from datetime import datetime
+        >>> commit = Commit(3, datetime(2026, 1, 31, 12, 0), "MERGE",
+        ...                 user_metadata='{"medallion_run_id": "nightly-7"}')
+        >>> commit.run_id, commit.tags
+        ('nightly-7', {'medallion_run_id': 'nightly-7'})
     """
 
     version: int
@@ -186,6 +211,13 @@ class MergeResult(WriteResult):
         source_rows: Rows in the source before de-duplication.
         duplicates_removed: Source rows dropped because a later row had the same keys.
         null_keys_dropped: Source rows dropped because a key was null (they can match nothing).
+
+    Example:
+        >>> result = MergeResult("silver.orders", WriteMode.MERGE, 4, rows_inserted=2,
+        ...                      rows_updated=1, source_rows=5, duplicates_removed=1,
+        ...                      null_keys_dropped=1)
+        >>> result.rows_written
+        3
     """
 
     source_rows: int = 0
@@ -204,6 +236,11 @@ class Diff:
         to_version: The later version.
         added: Rows in ``to_version`` that ``from_version`` lacks.
         removed: Rows in ``from_version`` that ``to_version`` lacks.
+
+    Example:
+        >>> diff = Diff(0, 1, added=spark.range(3, 4), removed=spark.range(0))
+        >>> diff.added.count(), diff.removed.count()
+        (1, 0)
     """
 
     from_version: int
@@ -223,6 +260,12 @@ class TableDetail:
         size_bytes: Their total size.
         partition_columns: The partition columns.
         properties: The table properties.
+
+    Example:
+        >>> detail = TableDetail("/lake/gold/daily", 4, num_files=2, size_bytes=2048,
+        ...                      partition_columns=("day",))
+        >>> detail.size_bytes // detail.num_files
+        1024
     """
 
     location: str
@@ -242,6 +285,11 @@ class OptimizeResult:
         files_added: Files written.
         files_removed: Files compacted away.
         zorder_by: The Z-order columns used.
+
+    Example:
+        >>> result = OptimizeResult(version=5, files_added=1, files_removed=8, zorder_by=("tier",))
+        >>> result.files_removed - result.files_added
+        7
     """
 
     version: int | None
@@ -258,6 +306,10 @@ class VacuumResult:
         retention_hours: The retention used.
         files_deleted: Files deleted (or, for a dry run, that would be).
         dry_run: Whether files were only listed.
+
+    Example:
+        >>> VacuumResult(retention_hours=168.0, files_deleted=0, dry_run=True)
+        VacuumResult(retention_hours=168.0, files_deleted=0, dry_run=True)
     """
 
     retention_hours: float
@@ -282,6 +334,11 @@ class Increment:
         to_version: The last source version included.
         rows: Rows inserted or updated (their new values) since ``from_version``.
         deleted: Rows deleted since ``from_version`` (``None`` on a first run).
+
+    Example:
+        >>> increment = Increment("bronze.orders", "orders->sales", 3, 5, spark.range(0))
+        >>> increment.is_empty, increment.tags
+        (False, {'medallion_consumed': {'orders->sales': 5}})
     """
 
     source: str
@@ -346,6 +403,11 @@ class DeltaOps:
         root: The lakehouse root the table lives under, with ``table``.
         by_name: Whether ``location`` is a catalog name.
         retry: The retry policy for conflicting writes.
+
+    Example:
+        >>> ops = DeltaOps(spark, f"{lakehouse}/events")
+        >>> ops.exists(), ops.name == f"{lakehouse}/events"
+        (False, True)
     """
 
     def __init__(
@@ -378,8 +440,9 @@ class DeltaOps:
 
         Args:
             spark: Any Delta-ready SparkSession.
-            table: A :class:`~medallion.Table`; or a path or URI (it contains ``/``); or a
-                catalog name (``"db.orders"``).
+            table: A :class:`~medallion.Table`; or a path or URI (it contains ``/``; a relative
+                local path is made absolute, as a lakehouse root is); or a catalog name
+                (``"db.orders"``).
             root: The lakehouse root; required with a ``Table``.
             retry: The retry policy for conflicting writes.
 
@@ -388,6 +451,16 @@ class DeltaOps:
 
         Raises:
             DeltaOperationError: A ``Table`` was given without a root.
+
+        Example:
+            >>> from medallion import Table
+            >>> orders = Table("orders", "silver", schema="id STRING", primary_keys="id")
+            >>> DeltaOps.of(spark, orders, "/lake").location
+            '/lake/silver/orders'
+            >>> DeltaOps.of(spark, "s3a://lake/raw/events").by_name
+            False
+            >>> DeltaOps.of(spark, "shop.orders").by_name  # a catalog name
+            True
         """
         if isinstance(table, Table):
             if root is None:
@@ -398,7 +471,7 @@ class DeltaOps:
                 spark, table.location(root), table=table, root=resolve_root(root), retry=retry
             )
         by_name = "/" not in table and "\\" not in table
-        return cls(spark, table, by_name=by_name, retry=retry)
+        return cls(spark, table if by_name else resolve_root(table), by_name=by_name, retry=retry)
 
     # -- identity ---------------------------------------------------------------------------
 
@@ -411,7 +484,16 @@ class DeltaOps:
         return f"DeltaOps({self.name!r}, location={self.location!r})"
 
     def exists(self) -> bool:
-        """Whether the Delta table exists."""
+        """Whether the Delta table exists.
+
+        Example:
+            >>> ops = DeltaOps.of(spark, f"{lakehouse}/events")
+            >>> ops.exists()
+            False
+            >>> spark.range(3).write.format("delta").save(ops.location)
+            >>> ops.exists()
+            True
+        """
         if self.by_name:
             return bool(self.spark.catalog.tableExists(self.location))
         return table_exists(self.spark, self.location)
@@ -427,6 +509,13 @@ class DeltaOps:
 
         Raises:
             DeltaOperationError: There is no Delta table there.
+
+        Example:
+            >>> path = f"{lakehouse}/events"
+            >>> spark.range(3).write.format("delta").save(path)
+            >>> ops = DeltaOps.of(spark, path)
+            >>> ops.delta_table().toDF().count()
+            3
         """
         from delta.tables import DeltaTable
 
@@ -452,6 +541,12 @@ class DeltaOps:
 
         Returns:
             The commits.
+
+        Example:
+            >>> ops = DeltaOps.of(spark, f"{lakehouse}/events")
+            >>> _ = ops.write(spark.range(3), run_id="nightly-7")
+            >>> [(c.version, c.operation, c.run_id) for c in ops.history()]
+            [(0, 'WRITE', 'nightly-7')]
         """
         rows = (
             self.delta_table()
@@ -485,6 +580,13 @@ class DeltaOps:
 
         For a local table this lists its ``_delta_log`` folder (milliseconds); otherwise it asks
         Delta for the latest commit.
+
+        Example:
+            >>> path = f"{lakehouse}/events"
+            >>> spark.range(3).write.format("delta").save(path)
+            >>> ops = DeltaOps.of(spark, path)
+            >>> ops.version()
+            0
         """
         if not self.by_name:
             listed = _local_log_version(self.location)
@@ -493,7 +595,16 @@ class DeltaOps:
         return self.history(1)[0].version
 
     def last_commit(self) -> Commit:
-        """The latest commit."""
+        """The latest commit.
+
+        Example:
+            >>> path = f"{lakehouse}/events"
+            >>> spark.range(3).write.format("delta").save(path)
+            >>> ops = DeltaOps.of(spark, path)
+            >>> commit = ops.last_commit()
+            >>> commit.version, commit.operation, commit.metrics["numOutputRows"]
+            (0, 'WRITE', 3)
+        """
         return self.history(1)[0]
 
     def read(
@@ -513,6 +624,13 @@ class DeltaOps:
         Raises:
             DeltaOperationError: Both a version and a timestamp were given, or the version does
                 not exist.
+
+        Example:
+            >>> path = f"{lakehouse}/events"
+            >>> spark.range(3).write.format("delta").save(path)
+            >>> ops = DeltaOps.of(spark, path)
+            >>> ops.read().count(), ops.read(timestamp=ops.last_commit().timestamp).count()
+            (3, 3)
         """
         if version is not None and timestamp is not None:
             raise DeltaOperationError(
@@ -546,6 +664,18 @@ class DeltaOps:
 
         Raises:
             DeltaOperationError: Neither or both were given, or the version does not exist.
+
+        Example:
+            ``ops.restore(version=3).operation`` is ``'RESTORE'``, and ``ops.read()`` then returns
+            version 3's rows. A RESTORE takes seconds even on a tiny table, so this example only
+            shows the argument check:
+
+            >>> ops = DeltaOps.of(spark, f"{lakehouse}/events")
+            >>> try:
+            ...     ops.restore(version=3, timestamp="2026-01-31 12:00:00")
+            ... except DeltaOperationError as exc:
+            ...     print(str(exc).split(": ")[-1])
+            restore needs exactly one of version or timestamp
         """
         if (version is None) == (timestamp is None):
             raise DeltaOperationError(
@@ -577,6 +707,14 @@ class DeltaOps:
 
         Returns:
             The added and removed rows.
+
+        Example:
+            >>> path = f"{lakehouse}/events"
+            >>> spark.range(3).write.format("delta").save(path)
+            >>> ops = DeltaOps.of(spark, path)
+            >>> spark.range(1, 4).write.format("delta").mode("overwrite").save(path)
+            >>> ops.diff(0).added.collect()  # and .removed: [Row(id=0)]
+            [Row(id=3)]
         """
         later = self.version() if to_version is None else to_version
         before = self.read(version=from_version)
@@ -670,13 +808,18 @@ class DeltaOps:
         if self.table is not None and self.root is not None:
             create_table(self.spark, self.table, self.root)
 
-    def _conformed(self, df: DataFrame) -> tuple[DataFrame, bool]:
-        """The data shaped to the stored schema; and whether it brings new columns."""
+    def _conformed(self, df: DataFrame, passthrough: Sequence[str] = ()) -> tuple[DataFrame, bool]:
+        """The data shaped to the stored schema; and whether it brings new columns.
+
+        ``passthrough`` columns are not compared with the schema and stay at the end.
+        """
         stored = stored_schema(self.spark, self.location) if not self.by_name else None
         if self.table is None:
             if stored is None:
                 return df, False
-            changes = schema_changes(stored, df.schema)
+            kept = {name.lower() for name in passthrough}
+            written = T.StructType([f for f in df.schema.fields if f.name.lower() not in kept])
+            changes = schema_changes(stored, written)
             refused = [c for c in changes if not c.compatible]
             if refused:
                 raise SchemaEvolutionError(
@@ -685,10 +828,27 @@ class DeltaOps:
                     tuple(refused),
                 )
             return df, any(c.kind == "added" for c in changes)
-        data = conform(df, self.table, stored)
+        data = conform(df, self.table, stored, passthrough=passthrough)
         known = stored if stored is not None else self.table.storage_schema
-        new = known is not None and len(data.columns) > len(known.fields)
+        new = known is not None and len(data.columns) - len(passthrough) > len(known.fields)
         return data, new
+
+    def _delete_flag_columns(self, source: DataFrame, delete_when: str | None) -> list[str]:
+        """The source columns ``delete_when`` uses that the table does not store (``op``)."""
+        if not delete_when:
+            return []
+        stored = stored_schema(self.spark, self.location) if not self.by_name else None
+        if stored is None and self.table is not None:
+            stored = self.table.storage_schema
+        if stored is None:
+            return []  # the table will be created from the source, every column included
+        known = {name.lower() for name in stored.fieldNames()}
+        return [
+            column
+            for column in source.columns
+            if column.lower() not in known
+            and re.search(rf"\bs\.`?{re.escape(column)}\b`?", delete_when, re.IGNORECASE)
+        ]
 
     def write(
         self,
@@ -716,6 +876,14 @@ class DeltaOps:
 
         Returns:
             What the write did.
+
+        Example:
+            >>> ops = DeltaOps.of(spark, f"{lakehouse}/events")
+            >>> ops.write(spark.range(3), run_id="nightly-7").rows_inserted
+            3
+            >>> result = ops.write(spark.range(2), "overwrite")
+            >>> result.version, result.mode.value, result.rows_inserted
+            (1, 'overwrite', 2)
         """
         chosen = (
             WriteMode(mode)
@@ -782,7 +950,9 @@ class DeltaOps:
             keys: The key columns; defaults to the table's primary keys.
             order_by: Column(s) whose greatest value marks the latest row of a key.
             delete_when: A SQL condition over the source row (columns as ``s.<name>``) that
-                deletes the matched target row, e.g. ``"s.op = 'D'"``.
+                deletes the matched target row, e.g. ``"s.op = 'D'"``. A source row meeting it
+                is never inserted. It may use source columns the table does not have (a change
+                feed's ``op``): they are not written.
             only_changed: Update a matched row only if one of its values differs.
             run_id: Recorded in the commit's userMetadata.
             tags: More key-values for the commit's userMetadata.
@@ -796,6 +966,20 @@ class DeltaOps:
             DeltaOperationError: No keys were given and the table has none.
             SchemaEvolutionError: The source does not fit the table's schema.
             ConcurrentWriteError: It kept conflicting with concurrent writes.
+
+        Example:
+            The latest row of a key wins, and a row with a null key is dropped:
+
+            >>> ops = DeltaOps.of(spark, f"{lakehouse}/customers")
+            >>> rows = spark.createDataFrame(
+            ...     [("c1", 1, "gold"), ("c1", 2, "platinum"), (None, 1, "silver")],
+            ...     "id STRING, seq INT, tier STRING",
+            ... )
+            >>> result = ops.merge(rows, keys=["id"], order_by="seq")
+            >>> result.rows_inserted, result.duplicates_removed, result.null_keys_dropped
+            (1, 1, 1)
+            >>> ops.read().collect()
+            [Row(id='c1', seq=2, tier='platinum')]
         """
         key_columns = (
             tuple(keys)
@@ -806,7 +990,8 @@ class DeltaOps:
             raise DeltaOperationError(f"table {self.name!r}: MERGE needs key columns")
         ordering = [order_by] if isinstance(order_by, str) else list(order_by or [])
         self._create()
-        data, evolves = self._conformed(source)
+        flags = self._delete_flag_columns(source, delete_when)
+        data, evolves = self._conformed(source, flags)
         missing = [k for k in key_columns if k not in data.columns]
         if missing:
             raise SchemaError(
@@ -815,22 +1000,30 @@ class DeltaOps:
         tagged = {"medallion_run_id": run_id, **(tags or {})}
         counts = _source_counts(data, key_columns)
         prepared = _deduplicate(data, key_columns, ordering)
+        # A source row meeting delete_when is never inserted: it deletes, or does nothing.
+        keep = f"NOT coalesce(({delete_when}), false)" if delete_when else None
         if not self.exists():
+            inserted = prepared.alias("s").where(keep) if keep else prepared
             first = self.write(
-                prepared, WriteMode.APPEND, run_id=run_id, tags=tags, transaction=transaction
+                inserted.drop(*flags),
+                WriteMode.APPEND,
+                run_id=run_id,
+                tags=tags,
+                transaction=transaction,
             )
             return _merge_result(first, first.rows_inserted, counts)
         before = self.version()
+        written = [c for c in data.columns if c not in flags]
 
         def attempt(session: SparkSession) -> None:
             condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in key_columns)
             builder = self.delta_table(session).alias("t").merge(prepared.alias("s"), condition)
             if delete_when:
                 builder = builder.whenMatchedDelete(condition=delete_when)
-            values: dict[str, str | Column] = {f"`{c}`": F.col(f"s.`{c}`") for c in data.columns}
+            values: dict[str, str | Column] = {f"`{c}`": F.col(f"s.`{c}`") for c in written}
             stored = set(self.schema().fieldNames())
-            others = [c for c in data.columns if c not in key_columns and c in stored]
-            new = [c for c in data.columns if c not in stored]
+            others = [c for c in written if c not in key_columns and c in stored]
+            new = [c for c in written if c not in stored]
             if not only_changed:
                 builder = builder.whenMatchedUpdate(set=values)
             elif others or new:
@@ -838,7 +1031,10 @@ class DeltaOps:
                     [_differs(others)] * bool(others) + [f"s.`{c}` IS NOT NULL" for c in new]
                 )
                 builder = builder.whenMatchedUpdate(condition=condition, set=values)
-            builder = builder.whenNotMatchedInsert(values=values)
+            if keep:
+                builder = builder.whenNotMatchedInsert(condition=keep, values=values)
+            else:
+                builder = builder.whenNotMatchedInsert(values=values)
             if evolves:
                 builder = builder.withSchemaEvolution()
             builder.execute()
@@ -884,6 +1080,20 @@ class DeltaOps:
         Returns:
             ``rows_inserted`` counts new keys and new versions, ``rows_updated`` closed versions
             and in-place updates.
+
+        Example:
+            >>> from datetime import datetime
+            >>> dim = DeltaOps.of(spark, f"{lakehouse}/dim_customer")
+            >>> def tier(value):
+            ...     return spark.createDataFrame([("c1", value)], "id STRING, tier STRING")
+            >>> _ = dim.merge_scd2(tier("gold"), keys=["id"], effective_at=datetime(2026, 1, 1))
+            >>> result = dim.merge_scd2(tier("platinum"), keys=["id"],
+            ...                         effective_at=datetime(2026, 2, 1))
+            >>> result.rows_inserted, result.rows_updated
+            (1, 1)
+            >>> rows = dim.read().orderBy("valid_from").collect()
+            >>> [(r.tier, r.valid_to, r.is_current) for r in rows]
+            [('gold', datetime.datetime(2026, 2, 1, 0, 0), False), ('platinum', None, True)]
         """
         scd = (valid_from, valid_to, is_current)
         key_columns = (
@@ -996,7 +1206,15 @@ class DeltaOps:
     # -- schema evolution -------------------------------------------------------------------
 
     def schema(self) -> T.StructType:
-        """The table's current schema."""
+        """The table's current schema.
+
+        Example:
+            >>> path = f"{lakehouse}/events"
+            >>> spark.range(3).write.format("delta").save(path)
+            >>> ops = DeltaOps.of(spark, path)
+            >>> ops.schema().simpleString()
+            'struct<id:bigint>'
+        """
         return self.read().schema
 
     def schema_changes(self, df: DataFrame) -> tuple[SchemaChange, ...]:
@@ -1009,6 +1227,14 @@ class DeltaOps:
 
         Returns:
             Every difference, compatible or not.
+
+        Example:
+            >>> path = f"{lakehouse}/events"
+            >>> spark.range(3).write.format("delta").save(path)
+            >>> ops = DeltaOps.of(spark, path)
+            >>> incoming = spark.createDataFrame([(1, "click")], "id INT, kind STRING")
+            >>> [str(change) for change in ops.schema_changes(incoming)]
+            ["column 'id' widens from int to bigint", "column 'kind' (string) is new"]
         """
         keys = self.table.primary_keys if self.table is not None else ()
         return schema_changes(self.schema(), df.schema, keys)
@@ -1024,6 +1250,13 @@ class DeltaOps:
 
         Raises:
             SchemaEvolutionError: A column already exists.
+
+        Example:
+            >>> path = f"{lakehouse}/events"
+            >>> spark.range(3).write.format("delta").save(path)
+            >>> ops = DeltaOps.of(spark, path)
+            >>> ops.add_columns("channel STRING").simpleString()
+            'struct<id:bigint,channel:string>'
         """
         new = to_struct_type(columns)
         existing = {c.lower() for c in self.schema().fieldNames()}
@@ -1044,7 +1277,16 @@ class DeltaOps:
     # -- change data feed and incremental reads ------------------------------------------------
 
     def enable_change_data_feed(self) -> None:
-        """Record row-level changes from now on (``delta.enableChangeDataFeed``)."""
+        """Record row-level changes from now on (``delta.enableChangeDataFeed``).
+
+        Example:
+            >>> path = f"{lakehouse}/events"
+            >>> spark.range(3).write.format("delta").save(path)
+            >>> ops = DeltaOps.of(spark, path)
+            >>> ops.enable_change_data_feed()
+            >>> ops.change_data_feed_enabled()
+            True
+        """
         self.set_properties({"delta.enableChangeDataFeed": "true"})
 
     def set_properties(self, properties: Mapping[str, str]) -> None:
@@ -1052,6 +1294,14 @@ class DeltaOps:
 
         Args:
             properties: The properties to set.
+
+        Example:
+            >>> path = f"{lakehouse}/events"
+            >>> spark.range(3).write.format("delta").save(path)
+            >>> ops = DeltaOps.of(spark, path)
+            >>> ops.set_properties({"delta.appendOnly": "true"})
+            >>> ops.properties()["delta.appendOnly"]
+            'true'
         """
         pairs = ", ".join(
             f"'{k}' = '{str(v).replace(chr(39), chr(92) + chr(39))}'" for k, v in properties.items()
@@ -1064,11 +1314,26 @@ class DeltaOps:
         )
 
     def properties(self) -> Mapping[str, str]:
-        """The table's properties."""
+        """The table's properties.
+
+        Example:
+            >>> path = f"{lakehouse}/events"
+            >>> spark.range(3).write.format("delta").option("delta.appendOnly", "true").save(path)
+            >>> DeltaOps.of(spark, path).properties()["delta.appendOnly"]
+            'true'
+        """
         return self.detail().properties
 
     def change_data_feed_enabled(self) -> bool:
-        """Whether the table records its row-level changes."""
+        """Whether the table records its row-level changes.
+
+        Example:
+            >>> path = f"{lakehouse}/events"
+            >>> spark.range(3).write.format("delta").save(path)
+            >>> ops = DeltaOps.of(spark, path)
+            >>> ops.change_data_feed_enabled()
+            False
+        """
         return self.properties().get("delta.enableChangeDataFeed", "false").lower() == "true"
 
     def changes(self, from_version: int, to_version: int | None = None) -> DataFrame:
@@ -1084,6 +1349,14 @@ class DeltaOps:
 
         Raises:
             DeltaOperationError: The table does not record its changes.
+
+        Example:
+            >>> path = f"{lakehouse}/events"
+            >>> writer = spark.range(2).write.format("delta")
+            >>> writer.option("delta.enableChangeDataFeed", "true").save(path)
+            >>> changes = DeltaOps.of(spark, path).changes(0)
+            >>> sorted((r.id, r._change_type, r._commit_version) for r in changes.collect())
+            [(0, 'insert', 0), (1, 'insert', 0)]
         """
         if not self.change_data_feed_enabled():
             raise DeltaOperationError(
@@ -1112,6 +1385,12 @@ class DeltaOps:
 
         Returns:
             The version, or ``None`` if the consumer never wrote here.
+
+        Example:
+            >>> sales = DeltaOps.of(spark, f"{lakehouse}/sales")
+            >>> _ = sales.write(spark.range(3), tags={"medallion_consumed": {"orders->sales": 4}})
+            >>> sales.consumed_version("orders->sales"), sales.consumed_version("items->sales")
+            (4, None)
         """
         if not self.exists():
             return None
@@ -1142,6 +1421,17 @@ class DeltaOps:
 
         Returns:
             The increment; :attr:`Increment.is_empty` when there is nothing new.
+
+        Example:
+            >>> orders = DeltaOps.of(spark, f"{lakehouse}/orders")
+            >>> sales = DeltaOps.of(spark, f"{lakehouse}/sales")
+            >>> spark.range(3).write.format("delta").save(orders.location)
+            >>> first = orders.increment("orders->sales", sales)
+            >>> first.from_version, first.to_version, first.rows.count()
+            (None, 0, 3)
+            >>> _ = sales.write(first.rows, tags=first.tags)
+            >>> orders.increment("orders->sales", sales).is_empty
+            True
         """
         current = self.version()
         done = target.consumed_version(consumer)
@@ -1164,7 +1454,16 @@ class DeltaOps:
     # -- maintenance -------------------------------------------------------------------------
 
     def detail(self) -> TableDetail:
-        """The table's version, files, size, partitioning and properties."""
+        """The table's version, files, size, partitioning and properties.
+
+        Example:
+            >>> path = f"{lakehouse}/events"
+            >>> spark.range(3).write.format("delta").save(path)
+            >>> ops = DeltaOps.of(spark, path)
+            >>> detail = ops.detail()
+            >>> detail.version, detail.num_files > 0, detail.partition_columns
+            (0, True, ())
+        """
         row = self.delta_table().detail().first()
         assert row is not None
         return TableDetail(
@@ -1188,6 +1487,13 @@ class DeltaOps:
 
         Returns:
             The files added and removed.
+
+        Example:
+            >>> path = f"{lakehouse}/events"
+            >>> spark.range(0, 4, numPartitions=4).write.format("delta").save(path)  # 4 files
+            >>> result = DeltaOps.of(spark, path).optimize()
+            >>> result.version, result.files_removed, result.files_added
+            (1, 4, 1)
         """
         columns = (
             tuple(zorder_by)
@@ -1238,6 +1544,17 @@ class DeltaOps:
 
         Raises:
             DeltaOperationError: The retention is below the safe minimum without ``force``.
+
+        Example:
+            >>> path = f"{lakehouse}/events"
+            >>> spark.range(3).write.format("delta").save(path)
+            >>> ops = DeltaOps.of(spark, path)
+            >>> ops.vacuum(dry_run=True)
+            VacuumResult(retention_hours=168.0, files_deleted=0, dry_run=True)
+            >>> ops.vacuum(24)  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            ...
+            medallion.errors.DeltaOperationError: table '...': a VACUUM retention of 24 hours ...
         """
         if retention_hours < 0:
             raise DeltaOperationError(f"table {self.name!r}: retention cannot be negative")

@@ -42,7 +42,7 @@ from medallion.errors import IngestError
 from medallion.io import WriteResult, create_table, table_exists, write_table
 from medallion.layers import Layer, WriteMode
 from medallion.schema import as_string_schema, to_ddl
-from medallion.table import Table
+from medallion.table import Table, resolve_root
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -84,18 +84,22 @@ class FileSource:
     """Files to ingest: a folder (or file, or glob) and the format they are in.
 
     Attributes:
-        path: A file, a folder (read recursively) or a glob, local or any Hadoop URI.
+        path: A file, a folder (read recursively) or a glob, local or any Hadoop URI; a
+            relative local path is made absolute against the working directory.
         format: ``"json"`` (JSON Lines by default), ``"csv"`` or ``"parquet"``.
         options: Reader options, added to medallion's defaults (for CSV ``header=true``; pass
             ``{"multiLine": "true"}`` for JSON documents, ``{"sep": ";"}`` for CSV, ...).
         glob: Only read files whose name matches this pattern (``"*.json"``).
 
     Example:
-        >>> FileSource("landing/customers", "csv", options={"sep": ";"}).format
+        >>> source = FileSource("landing/customers", "csv", options={"sep": ";"})
+        >>> source.format
         'csv'
+        >>> source.path == os.path.abspath("landing/customers")
+        True
     """
 
-    path: str = attrs.field(converter=os.fspath)
+    path: str = attrs.field(converter=resolve_root)
     format: FileFormat = attrs.field(converter=_format)
     options: Mapping[str, str] = attrs.field(factory=dict, converter=_options, hash=False)
     glob: str | None = None
@@ -109,6 +113,12 @@ class IngestResult(WriteResult):
         rows_rescued: Rows written with ``_rescued_data`` set (they did not fit the schema).
         files_read: The files ingested by this call.
         files_skipped: Files found but skipped because the table already holds them.
+
+    Example:
+        >>> result = IngestResult("bronze.orders", WriteMode.APPEND, 0, rows_inserted=2,
+        ...                       rows_rescued=1, files_read=("landing/day1.json",))
+        >>> result.rows_written, result.rows_rescued
+        (2, 1)
     """
 
     rows_rescued: int = 0
@@ -309,6 +319,17 @@ def ingest_files(
 
     Raises:
         IngestError: The table is not a bronze table, or the source path does not exist.
+
+    Example:
+        The module's example ingests JSON records and shows a second run skipping the files.
+        Only bronze tables take files:
+
+        >>> clean = Table("events", "silver", schema="id STRING", primary_keys="id")
+        >>> try:
+        ...     ingest_files(spark, clean, FileSource(f"{lakehouse}/landing", "json"), lakehouse)
+        ... except IngestError as exc:
+        ...     print(exc)
+        table 'silver.events': files are ingested into bronze tables only
     """
     if table.layer is not Layer.BRONZE:
         raise IngestError(

@@ -80,6 +80,14 @@ class BatchOutcome:
         rows_dropped: Rows dropped by rules or by a MERGE's de-duplication.
         write: The target write; its version is ``None`` when the batch was a replay that
             Delta skipped.
+
+    Example:
+        >>> from medallion import WriteResult
+        >>> write = WriteResult("silver.events", "merge", 4, rows_inserted=7)
+        >>> outcome = BatchOutcome(batch_id=3, rows_read=10, rows_quarantined=2, rows_dropped=1,
+        ...                        write=write)
+        >>> outcome.rows_read - outcome.rows_quarantined - outcome.rows_dropped
+        7
     """
 
     batch_id: int
@@ -166,6 +174,13 @@ class CheckedBatchWriter:
 
         Returns:
             The transaction.
+
+        Example:
+            >>> from medallion import Table
+            >>> events = Table("events", "silver", primary_keys="id")
+            >>> writer = CheckedBatchWriter(events, "/lake", query_name="events-stream")
+            >>> writer.transaction("target", 7)
+            Transaction(app_id='events-stream/target', version=7)
         """
         return Transaction(f"{self.query_name}/{part}", batch_id)
 
@@ -270,7 +285,7 @@ def start_micro_batches(
         stream: The streaming DataFrame.
         writer: The function called with each micro-batch and its id.
         query_name: The query's name (``-`` become ``_`` in Spark's name).
-        checkpoint: The checkpoint folder.
+        checkpoint: The checkpoint folder (a relative local path is made absolute).
         trigger: A processing-time interval (``"5 seconds"``); ignored with ``available_now``.
         available_now: Process everything available in micro-batches, then stop; the call
             returns once the query has stopped.
@@ -280,11 +295,24 @@ def start_micro_batches(
 
     Raises:
         MedallionError: With ``available_now``, the query stopped with an error.
+
+    Example:
+        >>> from pathlib import Path
+        >>> landing = Path(lakehouse, "landing")
+        >>> landing.mkdir()
+        >>> _ = (landing / "1.json").write_text('{"id": "e1"}')
+        >>> seen = []
+        >>> query = start_micro_batches(
+        ...     spark.readStream.schema("id STRING").json(str(landing)),
+        ...     lambda batch, batch_id: seen.append(batch.count()),
+        ...     query_name="landing", checkpoint=f"{lakehouse}/_checkpoint", available_now=True)
+        >>> seen, query.isActive
+        ([1], False)
     """
     started = (
         stream.writeStream.queryName(query_name.replace("-", "_"))
         .foreachBatch(writer)
-        .option("checkpointLocation", os.fspath(checkpoint))
+        .option("checkpointLocation", resolve_root(checkpoint))
     )
     if available_now:
         query = started.trigger(availableNow=True).start()
