@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from importlib.metadata import entry_points
 
 import pytest
@@ -19,48 +20,35 @@ from medallion.testing import (
     quarantine_counts,
 )
 from medallion.testing.plugin import SparkSettings, parse_spark_conf
+from tests.docblocks import ROOT, python_blocks
 
 pytest_plugins = ["pytester"]
 
-USER_TEST = """
-from medallion import Table, write_table
-from medallion.testing.assertions import assert_table_equals
-
-ORDERS = Table("orders", "gold", schema="id INT NOT NULL, name STRING")
+GUIDE = ROOT / "docs" / "guides" / "testing.md"
 
 
-def test_user_project(medallion_spark, medallion_lakehouse):
-    conf = medallion_spark.conf
-    assert conf.get("spark.sql.shuffle.partitions") == "3"
-    assert conf.get("spark.sql.ansi.enabled") == "false"
-    assert conf.get("spark.sql.session.timeZone") == "Europe/Paris"
-    df = medallion_spark.createDataFrame([(2, "b"), (1, "a")], "id INT, name STRING")
-    write_table(df, ORDERS, medallion_lakehouse)
-    assert_table_equals(medallion_spark, ORDERS, df, root=medallion_lakehouse)
-
-
-def test_own_spark_fixture_does_not_clash(spark):
-    assert spark == "mine"
+def _guide_project() -> dict[str, str]:
+    """The files of a user project built from the testing guide: its pyproject settings, its
+    conftest snippet and its test file, plus a test of the settings."""
+    text = GUIDE.read_text(encoding="utf-8")
+    toml = re.search(r"^```toml\n(.*?)^```", text, re.M | re.S)
+    assert toml, "the testing guide has no pyproject example"
+    blocks = {kind: code for _, kind, code in python_blocks(GUIDE) if kind in {"pure", "pytest"}}
+    settings = """
+def test_the_session_follows_the_guide_settings(spark, medallion_spark):
+    assert spark is medallion_spark  # the conftest wrapper
+    conf = spark.conf
+    assert spark.sparkContext.master == "local[2]"
+    assert conf.get("spark.sql.shuffle.partitions") == "2"
+    assert conf.get("spark.sql.ansi.enabled") == "true"
+    assert conf.get("spark.sql.session.timeZone") == "UTC"
 """
-
-USER_CONFTEST = """
-import pytest
-
-
-@pytest.fixture
-def spark():
-    return "mine"
-"""
-
-USER_INI = """
-[pytest]
-medallion_master = local[1]
-medallion_ansi = false
-medallion_shuffle_partitions = 3
-medallion_spark_conf =
-    spark.sql.session.timeZone = Europe/Paris
-    # a comment
-"""
+    return {
+        "pyproject.toml": toml.group(1),
+        "conftest.py": blocks["pure"],
+        "test_guide.py": blocks["pytest"],
+        "test_settings.py": settings,
+    }
 
 
 def _plugin_args() -> list[str]:
@@ -71,13 +59,13 @@ def _plugin_args() -> list[str]:
     return ["-p", "medallion.testing.plugin"]
 
 
-def test_a_user_project_uses_the_plugin_in_its_own_process(pytester: pytest.Pytester) -> None:
-    # A second SparkSession cannot start in this process: the user project runs in its own.
-    pytester.makeini(USER_INI)
-    pytester.makeconftest(USER_CONFTEST)
-    pytester.makepyfile(test_user=USER_TEST)
+def test_the_testing_guide_runs_as_a_user_project(pytester: pytest.Pytester) -> None:
+    # The guide's pyproject settings, conftest and test file, as a project of their own. A
+    # second SparkSession cannot start in this process: the project runs in its own.
+    for name, content in _guide_project().items():
+        (pytester.path / name).write_text(content, encoding="utf-8")
     result = pytester.runpytest_subprocess(*_plugin_args(), "-q", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=4)
 
 
 def test_settings_and_spark_conf_lines() -> None:

@@ -1,8 +1,9 @@
 """The documentation site: it builds without warnings, and its runnable examples pass.
 
-A ```python block right after a line ``<!-- run -->`` in ``docs/`` is executed; the blocks of
-one page run in order in one namespace. They must need no JVM: these are unit tests, so the
-test also checks that no SparkContext was started.
+Every python block says whether it runs (see ``tests/docblocks.py``). The ``<!-- run -->``
+blocks of a page are executed here, in order, in one namespace; they must need no JVM: these are
+unit tests, so the test also checks that no SparkContext was started. The Spark blocks run in
+``tests/spark/test_docs_examples.py``.
 """
 
 from __future__ import annotations
@@ -10,54 +11,44 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-DOCS = ROOT / "docs"
+from tests.docblocks import ROOT, compiled, pages, python_blocks, runnable_blocks
 
-_MARKER = re.compile(r"^<!-- run -->[ \t]*$", re.M)
-_RUNNABLE = re.compile(r"^<!-- run -->[ \t]*\n```python[^\n]*\n(.*?)^```[ \t]*$", re.M | re.S)
+PAGES = [p for p in pages() if runnable_blocks(p, spark=False)]
 
 
-def runnable_blocks(page: Path) -> list[tuple[int, str]]:
-    """The ``(line, code)`` of each block of a page marked to run."""
-    text = page.read_text(encoding="utf-8")
-    return [
-        (text.count("\n", 0, match.start(1)) + 1, match.group(1))
-        for match in _RUNNABLE.finditer(text)
+def test_every_python_block_says_whether_it_runs() -> None:
+    # A block without a marker would be silently untested; a "not run" one names its reason.
+    unmarked = [
+        f"{page.relative_to(ROOT)}:{line}"
+        for page in pages()
+        for line, kind, _ in python_blocks(page)
+        if kind is None
     ]
+    assert not unmarked, f"python blocks without a run marker: {unmarked}"
+    kinds = [kind for page in pages() for _, kind, _ in python_blocks(page)]
+    assert kinds.count("pure") >= 10 and kinds.count("spark") >= 10
+    assert kinds.count("pytest") >= 1  # the testing guide's test file
+    assert kinds.count("not run") <= 3  # the exceptions stay exceptions
 
 
-PAGES = sorted(p for p in DOCS.rglob("*.md") if runnable_blocks(p))
-
-
-def test_runnable_blocks_are_found() -> None:
-    # The convention is in use, and a marked block is never silently skipped: every
-    # ``<!-- run -->`` marker is followed by a python fence the pattern above recognises.
-    assert len(PAGES) >= 5
-    for page in DOCS.rglob("*.md"):
-        text = page.read_text(encoding="utf-8")
-        assert len(_MARKER.findall(text)) == len(runnable_blocks(page)), page
-
-
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(DOCS)))
-def test_runnable_blocks_pass(page: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(ROOT)
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_runnable_blocks_pass(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # relative paths a page writes stay in the test's folder
     monkeypatch.syspath_prepend(str(ROOT))  # the walkthrough imports examples.ecommerce
     from pyspark import SparkContext
 
     # In a full run the shared session may already be up; a block must not start one.
     before = SparkContext._active_spark_context
     namespace: dict[str, object] = {"__name__": f"docs_{page.stem.replace('-', '_')}"}
-    for line, code in runnable_blocks(page):
-        filename = f"{page.relative_to(ROOT)}:{line}"
+    for line, code in runnable_blocks(page, spark=False):
         with contextlib.redirect_stdout(io.StringIO()):
-            exec(compile(code, filename, "exec"), namespace)
+            exec(compiled(page, line, code), namespace)
 
     assert SparkContext._active_spark_context is before, f"{page.name} started Spark"
 
