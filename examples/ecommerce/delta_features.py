@@ -176,7 +176,7 @@ def _drop_demo_tables(root: str) -> None:
 
 
 def prepare_bronze(spark: SparkSession, root: str, landing: str) -> bool:
-    """Run the bronze pipeline when a bronze table is missing.
+    """Run the pipeline's bronze steps (only those) when a bronze table is missing.
 
     The raw files are generated first (20,000 transactions, seed 42) when the landing folder
     has no ``manifest.json``.
@@ -195,7 +195,8 @@ def prepare_bronze(spark: SparkSession, root: str, landing: str) -> bool:
     if not (folder / "manifest.json").exists():
         manifest = generate(folder)
         print(f"generated {sum(f.records for f in manifest.files):,} records under {folder}")
-    outcome = pipeline.run(spark, root, params={"landing": str(folder)})
+    bronze = [table.qualified_name for table in BRONZE_TABLES.values()]
+    outcome = pipeline.run(spark, root, bronze, downstream=False, params={"landing": str(folder)})
     print(f"bronze pipeline: run {outcome.run_id} wrote {len(outcome.steps)} table(s)")
     return True
 

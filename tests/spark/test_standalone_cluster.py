@@ -6,13 +6,14 @@ then runs bronze ingestion and a MERGE from a driver process that connects to th
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pyspark
@@ -32,12 +33,18 @@ def wait_for(path: Path, text: str, process: subprocess.Popen[bytes], timeout: f
             return
         if process.poll() is not None:
             raise RuntimeError(f"{path.name} exited: {path.read_text(errors='replace')[-2000:]}")
-        time.sleep(0.5)
+        time.sleep(0.1)
     raise TimeoutError(f"no {text!r} in {path} after {timeout}s")
 
 
+@dataclasses.dataclass(frozen=True)
+class Cluster:
+    url: str
+    wait_for_worker: Callable[[], None]
+
+
 @pytest.fixture(scope="module")
-def standalone_master(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def standalone_master(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     home = Path(pyspark.__file__).parent
     logs = tmp_path_factory.mktemp("standalone")
     env = {
@@ -95,8 +102,12 @@ def standalone_master(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
                     env=env,
                 )
             )
-        wait_for(worker_log, "Successfully registered with master", processes[1], 60)
-        yield url
+        # The worker registers while the driver starts (a driver waits for executors): the
+        # test waits for the registration itself, alongside the driver.
+        yield Cluster(
+            url,
+            lambda: wait_for(worker_log, "Successfully registered with master", processes[1], 90),
+        )
     finally:
         for process in reversed(processes):
             process.terminate()
@@ -108,8 +119,9 @@ def standalone_master(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
 
 
 def test_ingestion_and_merge_run_on_a_standalone_cluster(
-    standalone_master: str, tmp_path: Path
+    standalone_master: Cluster, tmp_path: Path
 ) -> None:
+    url = standalone_master.url
     landing = tmp_path / "landing"
     landing.mkdir()
     (landing / "a.json").write_text(
@@ -122,7 +134,7 @@ def test_ingestion_and_merge_run_on_a_standalone_cluster(
 
         spark = spark_session(
             "standalone-test",
-            master={standalone_master!r},
+            master={url!r},
             log_level="ERROR",
             config={{"spark.executor.memory": "768m", "spark.cores.max": "2"}},
         )
@@ -140,18 +152,25 @@ def test_ingestion_and_merge_run_on_a_standalone_cluster(
         spark.stop()
         """
     )
-    done = subprocess.run(
+    driver = subprocess.Popen(
         [sys.executable, "-c", script],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=400,
         env={**os.environ, "PYSPARK_PYTHON": sys.executable},
     )
-    assert done.returncode == 0, done.stderr[-4000:]
+    try:
+        standalone_master.wait_for_worker()
+        stdout, stderr = driver.communicate(timeout=400)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.communicate()
+    assert driver.returncode == 0, stderr[-4000:]
     # Spark's package resolver prints its own lines first; ours are the last four.
-    assert done.stdout.strip().splitlines()[-4:] == [
+    assert stdout.strip().splitlines()[-4:] == [
         "ingested 3 1",
         "merged 0 1",
         "rows [('1', 1), ('2', 2), ('3', 3)]",
-        f"master {standalone_master}",
+        f"master {url}",
     ]
