@@ -42,6 +42,7 @@ def test_the_session_follows_the_guide_settings(spark, medallion_spark):
     assert conf.get("spark.sql.shuffle.partitions") == "2"
     assert conf.get("spark.sql.ansi.enabled") == "true"
     assert conf.get("spark.sql.session.timeZone") == "UTC"
+    assert conf.get("spark.sql.codegen.wholeStage") == "false"
 """
     return {
         "pyproject.toml": toml.group(1),
