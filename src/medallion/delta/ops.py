@@ -808,12 +808,17 @@ class DeltaOps:
         if self.table is not None and self.root is not None:
             create_table(self.spark, self.table, self.root)
 
-    def _conformed(self, df: DataFrame, passthrough: Sequence[str] = ()) -> tuple[DataFrame, bool]:
+    def _stored_schema(self) -> T.StructType | None:
+        """The schema in the table's Delta log (``None`` for a missing or catalog table)."""
+        return stored_schema(self.spark, self.location) if not self.by_name else None
+
+    def _conformed(
+        self, df: DataFrame, stored: T.StructType | None, passthrough: Sequence[str] = ()
+    ) -> tuple[DataFrame, bool]:
         """The data shaped to the stored schema; and whether it brings new columns.
 
         ``passthrough`` columns are not compared with the schema and stay at the end.
         """
-        stored = stored_schema(self.spark, self.location) if not self.by_name else None
         if self.table is None:
             if stored is None:
                 return df, False
@@ -833,16 +838,14 @@ class DeltaOps:
         new = known is not None and len(data.columns) - len(passthrough) > len(known.fields)
         return data, new
 
-    def _delete_flag_columns(self, source: DataFrame, delete_when: str | None) -> list[str]:
+    def _delete_flag_columns(
+        self, source: DataFrame, delete_when: str | None, stored: T.StructType | None
+    ) -> list[str]:
         """The source columns ``delete_when`` uses that the table does not store (``op``)."""
-        if not delete_when:
-            return []
-        stored = stored_schema(self.spark, self.location) if not self.by_name else None
-        if stored is None and self.table is not None:
-            stored = self.table.storage_schema
-        if stored is None:
-            return []  # the table will be created from the source, every column included
-        known = {name.lower() for name in stored.fieldNames()}
+        schema = stored if stored is not None or self.table is None else self.table.storage_schema
+        if not delete_when or schema is None:
+            return []  # without a schema the table is created from the source, every column
+        known = {name.lower() for name in schema.fieldNames()}
         return [
             column
             for column in source.columns
@@ -893,7 +896,7 @@ class DeltaOps:
         if chosen is WriteMode.MERGE:
             return self.merge(df, run_id=run_id, tags=tags, transaction=transaction)
         self._create()
-        data, evolves = self._conformed(df)
+        data, evolves = self._conformed(df, self._stored_schema())
         existed = self.exists()
         before = self.version() if existed else None
         writer = data.write.format("delta")
@@ -990,8 +993,9 @@ class DeltaOps:
             raise DeltaOperationError(f"table {self.name!r}: MERGE needs key columns")
         ordering = [order_by] if isinstance(order_by, str) else list(order_by or [])
         self._create()
-        flags = self._delete_flag_columns(source, delete_when)
-        data, evolves = self._conformed(source, flags)
+        stored = self._stored_schema()
+        flags = self._delete_flag_columns(source, delete_when, stored)
+        data, evolves = self._conformed(source, stored, flags)
         missing = [k for k in key_columns if k not in data.columns]
         if missing:
             raise SchemaError(
@@ -1145,7 +1149,7 @@ class DeltaOps:
         if not self.exists():
             first = self.write(rows, WriteMode.APPEND, run_id=run_id, tags=tags)
             return _merge_result(first, first.rows_inserted, counts)
-        data, evolves = self._conformed(rows)
+        data, evolves = self._conformed(rows, self._stored_schema())
         before = self.version()
         merge_keys = [f"__medallion_key_{i}" for i in range(len(key_columns))]
 
