@@ -14,16 +14,13 @@ Example:
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import attrs
-from pyspark.sql import functions as F
-from pyspark.sql import types as T
-
-from medallion.errors import SchemaEvolutionError
+from medallion.delta.ops import DeltaOps
+from medallion.delta.results import WriteResult
+from medallion.delta.tables import conform, create_table, stored_schema, table_exists
 from medallion.layers import WriteMode
-from medallion.schema import schema_changes
 from medallion.table import Table
 
 if TYPE_CHECKING:
@@ -38,121 +35,6 @@ __all__ = [
     "table_exists",
     "write_table",
 ]
-
-
-@attrs.frozen
-class WriteResult:
-    """What one write to a Delta table did.
-
-    Attributes:
-        table: The qualified name of the table written (``"silver.orders"``).
-        mode: How the rows were written.
-        version: The Delta version the write committed, or ``None`` if nothing was committed.
-        rows_inserted: Rows added.
-        rows_updated: Rows changed in place (MERGE).
-        rows_deleted: Rows a MERGE deleted. An overwrite reports 0: Delta does not record
-            how many rows it replaced.
-        run_id: The run the write belongs to, if any.
-
-    Example:
-        >>> result = WriteResult("silver.orders", WriteMode.MERGE, 3, rows_inserted=2,
-        ...                      rows_updated=1)
-        >>> result.rows_written
-        3
-    """
-
-    table: str
-    mode: WriteMode
-    version: int | None
-    rows_inserted: int = 0
-    rows_updated: int = 0
-    rows_deleted: int = 0
-    run_id: str | None = None
-
-    @property
-    def rows_written(self) -> int:
-        """Rows inserted plus rows updated."""
-        return self.rows_inserted + self.rows_updated
-
-
-def table_exists(spark: SparkSession, location: str) -> bool:
-    """Whether a Delta table exists at a location.
-
-    Args:
-        spark: Any Delta-ready SparkSession.
-        location: The table's path or URI.
-
-    Returns:
-        ``True`` if the location holds a Delta table.
-
-    Example:
-        >>> table_exists(spark, f"{lakehouse}/silver/orders")
-        False
-    """
-    from delta.tables import DeltaTable
-
-    return bool(DeltaTable.isDeltaTable(spark, location))
-
-
-def create_table(spark: SparkSession, table: Table, root: str | os.PathLike[str]) -> bool:
-    """Create a table's Delta location with its schema, partitioning, properties and comment.
-
-    Does nothing if the table already exists, or if it has no declared schema (its first write
-    creates it then). Registers ``table.catalog_name`` in the catalog when it is set.
-
-    Args:
-        spark: Any Delta-ready SparkSession.
-        table: The table to create.
-        root: The lakehouse root.
-
-    Returns:
-        ``True`` if the table was created by this call.
-
-    Example:
-        >>> orders = Table("orders", "silver", schema="id STRING, amount DOUBLE", primary_keys="id")
-        >>> create_table(spark, orders, lakehouse), create_table(spark, orders, lakehouse)
-        (True, False)
-        >>> table_exists(spark, orders.location(lakehouse))
-        True
-    """
-    from delta.tables import DeltaTable
-
-    location = table.location(root)
-    schema = table.storage_schema
-    created = False
-    if schema is not None and not table_exists(spark, location):
-        builder = (
-            DeltaTable.createIfNotExists(spark).location(location).addColumns(_nullable(schema))
-        )
-        if table.partition_by:
-            builder = builder.partitionedBy(*table.partition_by)
-        for key, value in table.properties.items():
-            builder = builder.property(key, value)
-        if table.comment:
-            builder = builder.comment(table.comment)
-        builder.execute()
-        created = True
-    if table.catalog_name is not None and table_exists(spark, location):
-        _register(spark, table, location)
-    return created
-
-
-def _register(spark: SparkSession, table: Table, location: str) -> None:
-    assert table.catalog_name is not None
-    parts = table.catalog_name.split(".")
-    if len(parts) > 1:
-        spark.sql(f"CREATE SCHEMA IF NOT EXISTS {'.'.join(f'`{p}`' for p in parts[:-1])}")
-    quoted = ".".join(f"`{p}`" for p in parts)
-    escaped = location.replace("'", "\\'")
-    spark.sql(f"CREATE TABLE IF NOT EXISTS {quoted} USING DELTA LOCATION '{escaped}'")
-
-
-def _nullable(schema: T.StructType) -> T.StructType:
-    # Delta enforces NOT NULL on write; medallion declares NOT NULL for keys but lets quality
-    # rules, not a failed write, deal with rows that break it.
-    return T.StructType(
-        [T.StructField(f.name, f.dataType, True, f.metadata) for f in schema.fields]
-    )
 
 
 def read_table(spark: SparkSession, table: Table, root: str | os.PathLike[str]) -> DataFrame:
@@ -173,103 +55,6 @@ def read_table(spark: SparkSession, table: Table, root: str | os.PathLike[str]) 
         ['day', 'revenue']
     """
     return spark.read.format("delta").load(table.location(root))
-
-
-def conform(
-    df: DataFrame,
-    table: Table,
-    stored: T.StructType | None = None,
-    *,
-    passthrough: Sequence[str] = (),
-) -> DataFrame:
-    """Shape a DataFrame to a table's schema: its column order, safe widenings, nulls for gaps.
-
-    Columns come in the order of the table; a type that widens without loss (``INT`` to
-    ``BIGINT``, ``DATE`` to ``TIMESTAMP``) is cast; a non-key column the data lacks is written as
-    null. New columns are kept (after the table's) only when the table allows schema evolution.
-    Anything else, narrowing a type or a missing key above all, is refused.
-
-    Args:
-        df: The data to write.
-        table: The table it is written to; a table without a schema accepts ``df`` as it is.
-        stored: The schema the table has in Delta now, when it exists (it may have more
-            columns than declared, after evolution); defaults to the declared schema.
-        passthrough: Columns of ``df`` that are not written but used on the way (a MERGE's
-            delete flag, say): left out of the comparison and kept, unchanged, at the end.
-
-    Returns:
-        The conformed DataFrame.
-
-    Raises:
-        SchemaEvolutionError: Listing every difference, when one is not allowed.
-
-    Example:
-        >>> orders = Table("orders", "silver", schema="id STRING, amount BIGINT, note STRING",
-        ...                primary_keys="id")
-        >>> df = spark.createDataFrame([(5, "o1")], "amount INT, id STRING")
-        >>> conform(df, orders).schema.simpleString()
-        'struct<id:string,amount:bigint,note:string>'
-    """
-    schema = stored if stored is not None else table.storage_schema
-    if schema is None:
-        return df
-    kept = {name.lower() for name in passthrough}
-    written = T.StructType([f for f in df.schema.fields if f.name.lower() not in kept])
-    changes = schema_changes(schema, written, table.primary_keys)
-    refused = [
-        c for c in changes if not c.compatible or (c.kind == "added" and not table.schema_evolution)
-    ]
-    if refused:
-        hint = (
-            " (declare the table with schema_evolution=True to add new columns)"
-            if all(c.kind == "added" for c in refused)
-            else ""
-        )
-        raise SchemaEvolutionError(
-            f"table {table.qualified_name!r}: the data does not fit the schema: "
-            + "; ".join(str(c) for c in refused)
-            + hint,
-            tuple(refused),
-        )
-    actual = {f.name.lower(): f for f in df.schema.fields}
-    columns = []
-    for field in schema.fields:
-        source = actual.get(field.name.lower())
-        if source is None:
-            columns.append(F.lit(None).cast(field.dataType).alias(field.name))
-        elif source.dataType == field.dataType or not any(
-            c.column == field.name and c.kind == "widened" for c in changes
-        ):
-            columns.append(F.col(f"`{source.name}`").alias(field.name))
-        else:
-            columns.append(F.col(f"`{source.name}`").cast(field.dataType).alias(field.name))
-    known = {f.name.lower() for f in schema.fields}
-    columns.extend(F.col(f"`{f.name}`") for f in written.fields if f.name.lower() not in known)
-    columns.extend(F.col(f"`{f.name}`") for f in df.schema.fields if f.name.lower() in kept)
-    return df.select(*columns)
-
-
-def stored_schema(spark: SparkSession, location: str) -> T.StructType | None:
-    """The schema a Delta table has now (read from its log), or ``None`` if there is no table.
-
-    Args:
-        spark: Any Delta-ready SparkSession.
-        location: The table's path or URI.
-
-    Returns:
-        The schema, or ``None``.
-
-    Example:
-        >>> location = f"{lakehouse}/events"
-        >>> stored_schema(spark, location) is None
-        True
-        >>> spark.range(1).write.format("delta").save(location)
-        >>> stored_schema(spark, location).simpleString()
-        'struct<id:bigint>'
-    """
-    if not table_exists(spark, location):
-        return None
-    return spark.read.format("delta").load(location).schema
 
 
 def write_table(
@@ -310,6 +95,4 @@ def write_table(
         >>> result.mode.value, result.version, result.rows_inserted, result.run_id
         ('append', 1, 1, 'nightly-7')
     """
-    from medallion.delta.ops import DeltaOps
-
     return DeltaOps.of(df.sparkSession, table, root).write(df, mode, run_id=run_id, tags=tags)

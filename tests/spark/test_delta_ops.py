@@ -14,6 +14,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from medallion import DeltaOps, RetryPolicy, Table
+from medallion.delta._target import Target
 from medallion.errors import (
     ConcurrentWriteError,
     DeltaOperationError,
@@ -446,9 +447,9 @@ def test_conflicts_are_retried_then_fail_clearly(spark: SparkSession, items: Del
         calls.append(time.monotonic())
         raise ConcurrentAppendException("simulated conflict")
 
-    impatient = DeltaOps(spark, items.location, table=ITEMS, retry=RetryPolicy(3, 0.01, 0.05))
+    impatient = Target(spark, items.location, table=ITEMS, retry=RetryPolicy(3, 0.01, 0.05))
     with pytest.raises(ConcurrentWriteError, match=r"still conflicted .* after 3 attempts"):
-        impatient._retrying("MERGE", always_conflicts)
+        impatient.retrying("MERGE", always_conflicts)
     assert len(calls) == 3
 
 

@@ -1,18 +1,25 @@
-"""Delta Lake operations on medallion tables: :class:`DeltaOps` and its result types."""
+"""Delta Lake operations on medallion tables: :class:`DeltaOps` and its result types.
 
-from medallion.delta.ops import (
-    SAFE_RETENTION_HOURS,
+:class:`DeltaOps` is the public facade; each concern has its own module: :mod:`.results`
+(what operations return), :mod:`.tables` (creation, stored schema, conforming data),
+:mod:`.write` (append, overwrite, replace partitions), :mod:`.merge`, :mod:`.scd2`,
+:mod:`.changes` (Change Data Feed, increments), :mod:`.history` (time travel, restore, diff)
+and :mod:`.maintenance` (OPTIMIZE, VACUUM, properties, columns).
+"""
+
+from medallion.delta.changes import Increment, consumed_tags
+from medallion.delta.maintenance import SAFE_RETENTION_HOURS
+from medallion.delta.ops import DeltaOps
+from medallion.delta.results import (
     Commit,
-    DeltaOps,
     Diff,
-    Increment,
     MergeResult,
     OptimizeResult,
     RetryPolicy,
     TableDetail,
     Transaction,
     VacuumResult,
-    consumed_tags,
+    WriteResult,
 )
 
 __all__ = [
@@ -27,5 +34,6 @@ __all__ = [
     "TableDetail",
     "Transaction",
     "VacuumResult",
+    "WriteResult",
     "consumed_tags",
 ]

@@ -1,0 +1,206 @@
+"""Delta tables of medallion ``Table`` declarations: existence, creation, stored schema, conforming.
+
+Example:
+    >>> from medallion import Table
+    >>> from medallion.delta.tables import create_table, table_exists
+    >>> orders = Table("orders", "silver", schema="id STRING, amount DOUBLE", primary_keys="id")
+    >>> create_table(spark, orders, lakehouse)
+    True
+    >>> table_exists(spark, orders.location(lakehouse))
+    True
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from medallion.errors import SchemaEvolutionError
+from medallion.schema import schema_changes
+from medallion.table import Table
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+__all__ = ["conform", "create_table", "stored_schema", "table_exists"]
+
+
+def table_exists(spark: SparkSession, location: str) -> bool:
+    """Whether a Delta table exists at a location.
+
+    Args:
+        spark: Any Delta-ready SparkSession.
+        location: The table's path or URI.
+
+    Returns:
+        ``True`` if the location holds a Delta table.
+
+    Example:
+        >>> table_exists(spark, f"{lakehouse}/silver/orders")
+        False
+    """
+    from delta.tables import DeltaTable
+
+    return bool(DeltaTable.isDeltaTable(spark, location))
+
+
+def create_table(spark: SparkSession, table: Table, root: str | os.PathLike[str]) -> bool:
+    """Create a table's Delta location with its schema, partitioning, properties and comment.
+
+    Does nothing if the table already exists, or if it has no declared schema (its first write
+    creates it then). Registers ``table.catalog_name`` in the catalog when it is set.
+
+    Args:
+        spark: Any Delta-ready SparkSession.
+        table: The table to create.
+        root: The lakehouse root.
+
+    Returns:
+        ``True`` if the table was created by this call.
+
+    Example:
+        >>> orders = Table("orders", "silver", schema="id STRING, amount DOUBLE", primary_keys="id")
+        >>> create_table(spark, orders, lakehouse), create_table(spark, orders, lakehouse)
+        (True, False)
+        >>> table_exists(spark, orders.location(lakehouse))
+        True
+    """
+    from delta.tables import DeltaTable
+
+    location = table.location(root)
+    schema = table.storage_schema
+    created = False
+    if schema is not None and not table_exists(spark, location):
+        builder = (
+            DeltaTable.createIfNotExists(spark).location(location).addColumns(_nullable(schema))
+        )
+        if table.partition_by:
+            builder = builder.partitionedBy(*table.partition_by)
+        for key, value in table.properties.items():
+            builder = builder.property(key, value)
+        if table.comment:
+            builder = builder.comment(table.comment)
+        builder.execute()
+        created = True
+    if table.catalog_name is not None and table_exists(spark, location):
+        _register(spark, table, location)
+    return created
+
+
+def _register(spark: SparkSession, table: Table, location: str) -> None:
+    assert table.catalog_name is not None
+    parts = table.catalog_name.split(".")
+    if len(parts) > 1:
+        spark.sql(f"CREATE SCHEMA IF NOT EXISTS {'.'.join(f'`{p}`' for p in parts[:-1])}")
+    quoted = ".".join(f"`{p}`" for p in parts)
+    escaped = location.replace("'", "\\'")
+    spark.sql(f"CREATE TABLE IF NOT EXISTS {quoted} USING DELTA LOCATION '{escaped}'")
+
+
+def _nullable(schema: T.StructType) -> T.StructType:
+    # Delta enforces NOT NULL on write; medallion declares NOT NULL for keys but lets quality
+    # rules, not a failed write, deal with rows that break it.
+    return T.StructType(
+        [T.StructField(f.name, f.dataType, True, f.metadata) for f in schema.fields]
+    )
+
+
+def conform(
+    df: DataFrame,
+    table: Table,
+    stored: T.StructType | None = None,
+    *,
+    passthrough: Sequence[str] = (),
+) -> DataFrame:
+    """Shape a DataFrame to a table's schema: its column order, safe widenings, nulls for gaps.
+
+    Columns come in the order of the table; a type that widens without loss (``INT`` to
+    ``BIGINT``, ``DATE`` to ``TIMESTAMP``) is cast; a non-key column the data lacks is written as
+    null. New columns are kept (after the table's) only when the table allows schema evolution.
+    Anything else, narrowing a type or a missing key above all, is refused.
+
+    Args:
+        df: The data to write.
+        table: The table it is written to; a table without a schema accepts ``df`` as it is.
+        stored: The schema the table has in Delta now, when it exists (it may have more
+            columns than declared, after evolution); defaults to the declared schema.
+        passthrough: Columns of ``df`` that are not written but used on the way (a MERGE's
+            delete flag, say): left out of the comparison and kept, unchanged, at the end.
+
+    Returns:
+        The conformed DataFrame.
+
+    Raises:
+        SchemaEvolutionError: Listing every difference, when one is not allowed.
+
+    Example:
+        >>> orders = Table("orders", "silver", schema="id STRING, amount BIGINT, note STRING",
+        ...                primary_keys="id")
+        >>> df = spark.createDataFrame([(5, "o1")], "amount INT, id STRING")
+        >>> conform(df, orders).schema.simpleString()
+        'struct<id:string,amount:bigint,note:string>'
+    """
+    schema = stored if stored is not None else table.storage_schema
+    if schema is None:
+        return df
+    kept = {name.lower() for name in passthrough}
+    written = T.StructType([f for f in df.schema.fields if f.name.lower() not in kept])
+    changes = schema_changes(schema, written, table.primary_keys)
+    refused = [
+        c for c in changes if not c.compatible or (c.kind == "added" and not table.schema_evolution)
+    ]
+    if refused:
+        hint = (
+            " (declare the table with schema_evolution=True to add new columns)"
+            if all(c.kind == "added" for c in refused)
+            else ""
+        )
+        raise SchemaEvolutionError(
+            f"table {table.qualified_name!r}: the data does not fit the schema: "
+            + "; ".join(str(c) for c in refused)
+            + hint,
+            tuple(refused),
+        )
+    actual = {f.name.lower(): f for f in df.schema.fields}
+    columns = []
+    for field in schema.fields:
+        source = actual.get(field.name.lower())
+        if source is None:
+            columns.append(F.lit(None).cast(field.dataType).alias(field.name))
+        elif source.dataType == field.dataType or not any(
+            c.column == field.name and c.kind == "widened" for c in changes
+        ):
+            columns.append(F.col(f"`{source.name}`").alias(field.name))
+        else:
+            columns.append(F.col(f"`{source.name}`").cast(field.dataType).alias(field.name))
+    known = {f.name.lower() for f in schema.fields}
+    columns.extend(F.col(f"`{f.name}`") for f in written.fields if f.name.lower() not in known)
+    columns.extend(F.col(f"`{f.name}`") for f in df.schema.fields if f.name.lower() in kept)
+    return df.select(*columns)
+
+
+def stored_schema(spark: SparkSession, location: str) -> T.StructType | None:
+    """The schema a Delta table has now (read from its log), or ``None`` if there is no table.
+
+    Args:
+        spark: Any Delta-ready SparkSession.
+        location: The table's path or URI.
+
+    Returns:
+        The schema, or ``None``.
+
+    Example:
+        >>> location = f"{lakehouse}/events"
+        >>> stored_schema(spark, location) is None
+        True
+        >>> spark.range(1).write.format("delta").save(location)
+        >>> stored_schema(spark, location).simpleString()
+        'struct<id:bigint>'
+    """
+    if not table_exists(spark, location):
+        return None
+    return spark.read.format("delta").load(location).schema
