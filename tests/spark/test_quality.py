@@ -254,3 +254,16 @@ def test_a_table_threshold_fails_the_step_and_merge_drops_are_counted(
     rows.extend([("d", 70), ("e", 80)])
     with pytest.raises(StepFailedError, match=r"3 of 6 rows \(50.0%\) were quarantined"):
         pipeline.run(spark, lakehouse)
+
+
+def test_spark_refuses_what_the_check_without_a_jvm_lets_through(spark: SparkSession) -> None:
+    from pyspark.sql.types import StructType
+
+    from medallion.errors import RuleDefinitionError
+    from medallion.quality import QualityRule
+    from tests.unit.test_rule_expressions import LEFT_TO_SPARK
+
+    schema = StructType.fromDDL("a INT, b INT, x TIMESTAMP")
+    for expression in LEFT_TO_SPARK:
+        with pytest.raises(RuleDefinitionError, match=r"rule 'lenient': invalid expression"):
+            QualityRule("lenient", expression).check(spark, schema)

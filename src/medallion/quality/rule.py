@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, cast
 
 import attrs
 
+from medallion._sql import expression_problem
 from medallion.errors import RuleDefinitionError
 
 if TYPE_CHECKING:
@@ -80,95 +81,6 @@ class Action(str, enum.Enum):
     FAIL = "fail"
 
 
-# Tokens of a Spark SQL expression, enough to find malformed ones without a JVM.
-_SQL_TOKEN = re.compile(
-    r"""\s*(?:
-        (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
-      | (?P<quoted>`(?:[^`]|``)*`)
-      | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?[A-Za-z]*)
-      | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
-      | (?P<op><=>|<=|>=|<>|!=|==|\|\||->|[-+*/%=<>&|^~!])
-      | (?P<open>[(\[])
-      | (?P<close>[)\]])
-      | (?P<comma>,)
-      | (?P<dot>\.)
-      | (?P<colon>:)
-      | (?P<semicolon>;)
-    )""",
-    re.VERBOSE,
-)
-_BINARY_WORDS = {"and", "or", "like", "rlike", "ilike", "regexp", "in", "between", "is", "div"}
-_UNARY = {"-", "+", "~", "!"}
-_CLOSING = {"(": ")", "[": "]"}
-
-
-def lint_expression(expression: str) -> str | None:
-    """Find what makes a SQL boolean expression malformed, without a JVM.
-
-    This is a syntactic check (quotes, brackets, operators, a single expression); a full check
-    against a table's columns needs Spark (:meth:`QualityRule.check`).
-
-    Args:
-        expression: The SQL expression.
-
-    Returns:
-        A description of the first problem found, or ``None`` if none was found.
-    """
-    text = expression.strip()
-    if not text:
-        return "it is empty"
-    tokens: list[tuple[str, str]] = []
-    pos = 0
-    while pos < len(text):
-        match = _SQL_TOKEN.match(text, pos)
-        if match is None or match.end() == pos:
-            rest = text[pos:].lstrip()
-            if rest[:1] in ("'", '"', "`"):
-                return f"a quote ({rest[0]}) is never closed"
-            return f"unexpected character {rest[:1]!r}"
-        kind = match.lastgroup or ""
-        tokens.append((kind, match.group(kind)))
-        pos = match.end()
-        if pos < len(text) and text[pos:].strip() == "":
-            break
-    brackets: list[str] = []
-    previous: tuple[str, str] | None = None
-    previous_binary = False
-    for kind, value in tokens:
-        lowered = value.lower()
-        if kind == "semicolon":
-            return "';' is not allowed: a rule is a single expression"
-        if kind == "open":
-            brackets.append(value)
-        elif kind == "close":
-            if not brackets:
-                return f"'{value}' has no matching opening bracket"
-            opening = brackets.pop()
-            if _CLOSING[opening] != value:
-                return f"'{opening}' is closed by '{value}'"
-            if previous_binary and previous is not None:
-                return f"the operator '{previous[1]}' has no right-hand side"
-        elif kind == "comma" and not brackets:
-            return "',' outside brackets: a rule is a single expression"
-        is_binary = (kind == "op" and value not in _UNARY) or (
-            kind == "word" and lowered in _BINARY_WORDS
-        )
-        if is_binary and lowered not in ("in", "is", "between", "like", "rlike", "ilike"):
-            if previous is None:
-                return f"it starts with the operator '{value}'"
-            if previous_binary or previous[0] == "open":
-                return f"the operator '{value}' follows '{previous[1]}'"
-        previous = (kind, value)
-        previous_binary = is_binary
-    if brackets:
-        return f"a '{brackets[-1]}' is never closed"
-    assert previous is not None
-    last_kind, last_value = previous
-    if last_kind == "op" or (last_kind == "word" and last_value.lower() in _BINARY_WORDS | {"not"}):
-        return f"it ends with the operator '{last_value}'"
-    return None
-
-
 def _names(value: str | Iterable[str]) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
@@ -187,7 +99,9 @@ def _check_expression(instance: QualityRule, attribute: attrs.Attribute[str], va
             f"rule {instance.name!r}: the expression must be a SQL string, "
             f"not {type(value).__name__}"
         )
-    problem = lint_expression(value)
+    if instance.kind in (RuleKind.UNIQUE, RuleKind.REFERENCE):
+        return  # a description ('unique(`id`)'), never run: these rules are evaluated by columns
+    problem = expression_problem(value)
     if problem is not None:
         raise RuleDefinitionError(
             f"rule {instance.name!r}: malformed expression {value!r}: {problem}"
@@ -212,15 +126,17 @@ class QualityRule:
     """A named SQL boolean condition that each row of a table must meet.
 
     A row passes a rule when ``expression`` evaluates to ``TRUE`` for it; ``FALSE`` and ``NULL``
-    both fail it (write ``col IS NULL OR col > 0`` to accept nulls). The expression is checked
-    for malformed syntax when the rule is created, and against the table's columns by
-    :meth:`check` (the pipeline's dry run does this).
+    both fail it (write ``col IS NULL OR col > 0`` to accept nulls). When the rule is created, the
+    expression is parsed (by sqlglot's Spark dialect, without a JVM) and must be one well-formed
+    Spark SQL expression: no alias, no second expression or statement, no subquery. It is checked
+    against the table's columns by :meth:`check` (the pipeline's dry run does this).
 
     Attributes:
         name: An identifier, unique within its table; it names the rule in errors, metrics and
             quarantined rows.
         expression: A Spark SQL boolean expression over the table's columns (for a dataset
-            rule, over aggregates of them; for unique and reference rules, a description).
+            rule, over aggregates of them; for unique and reference rules, a description, which
+            is not parsed).
         action: What happens to a failing row (see :class:`Action`); defaults to ``WARN``.
         description: A sentence for people: what the rule protects.
         kind: How the rule is evaluated (:class:`RuleKind`); the constructors in
