@@ -50,6 +50,7 @@ from medallion.pipeline import (
     StepContext,
     StepOutput,
     StepRun,
+    StepStatus,
 )
 from medallion.quality import (
     Action,
@@ -101,6 +102,7 @@ __all__ = [
     "StepFailedError",
     "StepOutput",
     "StepRun",
+    "StepStatus",
     "Table",
     "TableDefinitionError",
     "TableDetail",

@@ -233,7 +233,7 @@ def _vacuum(args: argparse.Namespace) -> int:
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    from medallion.pipeline.rollback import rollback_run
+    from medallion.runner.rollback import rollback_run
 
     result = rollback_run(
         _spark(args), args.root, args.run_id, force=args.force, dry_run=args.dry_run
@@ -246,7 +246,7 @@ def _runs(args: argparse.Namespace) -> int:
     from pyspark.sql import functions as F
 
     from medallion.delta.ops import DeltaOps
-    from medallion.pipeline.runlog import run_log_location
+    from medallion.runner.runlog import run_log_location
 
     ops = DeltaOps(_spark(args), run_log_location(args.root))
     if not ops.exists():

@@ -30,7 +30,7 @@ from pyspark.sql import types as T
 from medallion._typing import SchemaLike
 from medallion.errors import SchemaError, TableDefinitionError
 from medallion.layers import Layer, WriteMode
-from medallion.quality.rule import QualityRule
+from medallion.rule import QualityRule
 from medallion.schema import to_struct_type
 
 __all__ = ["METADATA_COLUMNS", "Table", "resolve_root"]

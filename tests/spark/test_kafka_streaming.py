@@ -19,7 +19,7 @@ from pyspark.sql import functions as F
 
 from medallion import Table
 from medallion.errors import MedallionError
-from medallion.pipeline.runlog import read_run_log
+from medallion.runner.runlog import read_run_log
 from medallion.streaming.kafka import (
     KafkaSource,
     dead_letter_location,

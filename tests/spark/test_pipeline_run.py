@@ -168,7 +168,7 @@ def test_dry_run_finds_a_rule_referring_to_a_missing_table(
 
 
 def test_every_run_is_logged_and_queryable_with_sql(spark: SparkSession, lakehouse: str) -> None:
-    from medallion.pipeline.runlog import run_log_location
+    from medallion.runner.runlog import run_log_location
 
     build().run(spark, lakehouse, params={"n": 3}, run_id="ok-run")
     with pytest.raises(StepFailedError):

@@ -12,10 +12,10 @@ from pyspark.sql import functions as F
 from medallion import DeltaOps, Table, read_table
 from medallion.delta import Transaction
 from medallion.errors import QualityFailedError, RuleDefinitionError
-from medallion.pipeline.runlog import read_run_log
 from medallion.quality import checks
 from medallion.quality.engine import evaluate_table
 from medallion.quality.quarantine import read_quarantine, write_quarantine
+from medallion.runner.runlog import read_run_log
 from medallion.streaming import CheckedBatchWriter
 
 SCHEMA = "order_id STRING, customer_id STRING, amount DOUBLE"

@@ -11,7 +11,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from medallion import Pipeline, QualityRule, StepContext, Table, write_table
-from medallion.pipeline.pipeline import StepRun
+from medallion.runner.results import StepRun
 from medallion.testing import (
     assert_conserved,
     assert_quarantined,

@@ -23,7 +23,6 @@ from medallion.quality import Action, QualityRule, RuleKind, checks
 from medallion.quality.gx import rules_from_suite
 from tests.docblocks import ROOT, pages, python_blocks
 
-
 SUBQUERY = "a subquery (SELECT or VALUES) is not allowed: a rule checks the given rows"
 
 

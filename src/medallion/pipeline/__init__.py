@@ -1,7 +1,8 @@
 """Pipelines: steps that produce tables, ordered by dependency, dry-run and run."""
 
-from medallion.pipeline.pipeline import Pipeline, Plan, PlannedStep, RunResult, StepRun
+from medallion.pipeline.pipeline import Pipeline, Plan, PlannedStep
 from medallion.pipeline.step import Step, StepContext, StepFunction, StepOutput
+from medallion.runner.results import RunResult, StepRun, StepStatus
 
 __all__ = [
     "Pipeline",
@@ -13,4 +14,5 @@ __all__ = [
     "StepFunction",
     "StepOutput",
     "StepRun",
+    "StepStatus",
 ]

@@ -8,12 +8,12 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from medallion.errors import CycleError, PipelineDefinitionError, UnknownStepError
 from medallion.pipeline.step import Step
-from medallion.table import Table
+from medallion.rule import TableRef
 
 __all__ = ["dependencies", "order", "references", "select"]
 
 
-def references(step: Step) -> tuple[Table, ...]:
+def references(step: Step) -> tuple[TableRef, ...]:
     """The tables a step's quality rules refer to, each once.
 
     Args:
@@ -32,7 +32,7 @@ def references(step: Step) -> tuple[Table, ...]:
         >>> [table.qualified_name for table in references(step)]
         ['silver.customers']
     """
-    found: dict[str, Table] = {}
+    found: dict[str, TableRef] = {}
     for rule in step.table.rules:
         if rule.reference is not None:
             found.setdefault(rule.reference.qualified_name, rule.reference)

@@ -14,10 +14,10 @@ import attrs
 from medallion.errors import PipelineDefinitionError, StepFailedError
 from medallion.io import WriteResult, create_table, table_exists, write_table
 from medallion.pipeline import graph
-from medallion.pipeline.runlog import write_run_log
 from medallion.pipeline.step import Step, StepContext, StepFunction
-from medallion.quality.engine import RuleMetric
 from medallion.quality.quarantine import discard_quarantine
+from medallion.runner.results import RunResult, StepRun, StepStatus, describe_step
+from medallion.runner.runlog import write_run_log
 from medallion.table import Table, resolve_root
 
 if TYPE_CHECKING:
@@ -114,174 +114,6 @@ class Plan:
         else:
             lines.append("plan is valid")
         return "\n".join(lines)
-
-
-@attrs.frozen
-class StepRun:
-    """How one step of a run went.
-
-    Attributes:
-        step: The step's name.
-        table: The qualified name of its table.
-        status: ``"succeeded"``, ``"failed"`` or ``"skipped"`` (an upstream step failed).
-        seconds: Wall time of the step.
-        write: What the step wrote, when it succeeded.
-        error: The error's message, when it failed.
-        rows_read: Rows the step's quality checks evaluated (``None`` without checks).
-        rows_quarantined: Rows sent to the quarantine table.
-        rows_dropped: Rows removed by ``drop`` rules, and by a MERGE's de-duplication (duplicate
-            and null keys).
-        rule_metrics: How each quality rule fared.
-        started_at: When the step began (UTC).
-        ended_at: When it ended (UTC).
-        version_before: The table's Delta version before the step (``None`` if it had none);
-            restoring it undoes the step.
-        location: Where the step's table lives.
-
-    Example:
-        >>> from medallion import Pipeline, Table
-        >>> pipeline = Pipeline("totals")
-        >>> @pipeline.step(Table("totals", "gold"))
-        ... def totals(ctx):
-        ...     return ctx.no_changes()
-        >>> result = pipeline.run(spark, lakehouse, run_id="r1", log=False)
-        >>> run = result.step("totals")
-        >>> run.table, run.status, run.write.version, run.version_before
-        ('gold.totals', 'succeeded', None, None)
-    """
-
-    step: str
-    table: str
-    status: str
-    seconds: float = 0.0
-    write: WriteResult | None = None
-    error: str | None = None
-    rows_read: int | None = None
-    rows_quarantined: int = 0
-    rows_dropped: int = 0
-    rule_metrics: tuple[RuleMetric, ...] = ()
-    started_at: dt.datetime | None = None
-    ended_at: dt.datetime | None = None
-    version_before: int | None = None
-    location: str | None = None
-
-
-@attrs.frozen
-class RunResult:
-    """The outcome of :meth:`Pipeline.run`.
-
-    Attributes:
-        run_id: The run's id (also on every row and commit it wrote).
-        pipeline: The pipeline's name.
-        started_at: When the run began (UTC).
-        ended_at: When it ended (UTC).
-        steps: One entry per planned step, in run order.
-
-    Example:
-        >>> from medallion import Pipeline, Table
-        >>> pipeline = Pipeline("totals")
-        >>> @pipeline.step(Table("totals", "gold"))
-        ... def totals(ctx):
-        ...     return ctx.no_changes()
-        >>> result = pipeline.run(spark, lakehouse, run_id="r1", log=False)
-        >>> result.run_id, result.succeeded, [run.status for run in result.steps]
-        ('r1', True, ['succeeded'])
-    """
-
-    run_id: str
-    pipeline: str
-    started_at: dt.datetime
-    ended_at: dt.datetime
-    steps: tuple[StepRun, ...]
-
-    @property
-    def succeeded(self) -> bool:
-        """Whether every step succeeded."""
-        return all(s.status == "succeeded" for s in self.steps)
-
-    def step(self, name: str) -> StepRun:
-        """The entry of a step, by step name or qualified table name.
-
-        Args:
-            name: The step's name or its table's qualified name.
-
-        Returns:
-            The step's entry.
-
-        Raises:
-            KeyError: No step of the run has that name.
-
-        Example:
-            >>> from medallion import Pipeline, Table
-            >>> pipeline = Pipeline("totals")
-            >>> @pipeline.step(Table("totals", "gold"))
-            ... def totals(ctx):
-            ...     return ctx.no_changes()
-            >>> result = pipeline.run(spark, lakehouse, run_id="r1", log=False)
-            >>> result.step("gold.totals") == result.step("totals")
-            True
-        """
-        for run in self.steps:
-            if name in (run.step, run.table):
-                return run
-        raise KeyError(name)
-
-    def render(self) -> str:
-        """A readable summary: one line per step with its counts and the version written.
-
-        Returns:
-            The text.
-
-        Example:
-            >>> from medallion import Pipeline, Table
-            >>> pipeline = Pipeline("totals")
-            >>> @pipeline.step(Table("totals", "gold"))
-            ... def totals(ctx):
-            ...     return ctx.no_changes()
-            >>> result = pipeline.run(spark, lakehouse, run_id="r1", log=False)
-            >>> print(result.render())  # doctest: +ELLIPSIS
-            run r1 of pipeline 'totals': succeeded in ... s
-              succeeded gold.totals                  nothing to write (... s)
-        """
-        seconds = (self.ended_at - self.started_at).total_seconds()
-        status = "succeeded" if self.succeeded else "FAILED"
-        lines = [f"run {self.run_id} of pipeline {self.pipeline!r}: {status} in {seconds:.1f} s"]
-        for s in self.steps:
-            lines.append(f"  {s.status:<9} {s.table:<28} {describe_step(s)}")
-        return "\n".join(lines)
-
-
-def describe_step(run: StepRun) -> str:
-    """One line about what a step did: rows, quarantine, drops, version and time.
-
-    Args:
-        run: The step's entry.
-
-    Returns:
-        The text.
-    """
-    if run.status == "skipped":
-        return "(an earlier step failed)"
-    if run.status == "failed":
-        return f"{run.seconds:.1f} s: {run.error}"
-    parts = []
-    if run.rows_read is not None:
-        parts.append(f"{run.rows_read:,} read")
-    write = run.write
-    if write is not None and write.version is not None:
-        parts.append(f"{write.rows_written:,} written")
-        if write.rows_updated:
-            parts.append(f"{write.rows_updated:,} updated")
-    if run.rows_quarantined:
-        parts.append(f"{run.rows_quarantined:,} quarantined")
-    if run.rows_dropped:
-        parts.append(f"{run.rows_dropped:,} dropped")
-    version = (
-        f"version {write.version}"
-        if write is not None and write.version is not None
-        else "nothing to write"
-    )
-    return ", ".join([*parts, version]) + f" ({run.seconds:.1f} s)"
 
 
 class Pipeline:
@@ -527,15 +359,15 @@ class Pipeline:
                             f"produced by no step and has no Delta table at "
                             f"{item.location(plan.root)}"
                         )
-                for item in graph.references(planned.step):
-                    if item.qualified_name not in produced and not table_exists(
-                        spark, item.location(plan.root)
+                for reference in graph.references(planned.step):
+                    if reference.qualified_name not in produced and not table_exists(
+                        spark, reference.location(plan.root)
                     ):
-                        named = next(r.name for r in table.rules if r.reference == item)
+                        named = next(r.name for r in table.rules if r.reference == reference)
                         problems.append(
                             f"table {table.qualified_name!r}: rule {named!r} refers to "
-                            f"{item.qualified_name!r}, which no planned step produces and has "
-                            f"no Delta table at {item.location(plan.root)}"
+                            f"{reference.qualified_name!r}, which no planned step produces and "
+                            f"has no Delta table at {reference.location(plan.root)}"
                         )
                 produced.add(table.qualified_name)
         plan = attrs.evolve(plan, problems=tuple(problems))
@@ -606,7 +438,7 @@ class Pipeline:
                     StepRun(
                         step.name,
                         step.table.qualified_name,
-                        "skipped",
+                        StepStatus.SKIPPED,
                         location=planned.location,
                     )
                 )
@@ -637,7 +469,7 @@ class Pipeline:
                     StepRun(
                         step.name,
                         step.table.qualified_name,
-                        "failed",
+                        StepStatus.FAILED,
                         time.perf_counter() - clock,
                         error=f"{type(exc).__name__}: {exc}",
                         started_at=step_started,
@@ -654,7 +486,7 @@ class Pipeline:
                 StepRun(
                     step.name,
                     step.table.qualified_name,
-                    "succeeded",
+                    StepStatus.SUCCEEDED,
                     time.perf_counter() - clock,
                     write=written,
                     rows_read=sum(q.rows_read for q in ctx.quality) if ctx.quality else None,

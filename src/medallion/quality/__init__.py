@@ -8,7 +8,7 @@ from medallion.quality.engine import (
     evaluate,
     evaluate_table,
 )
-from medallion.quality.rule import Action, QualityRule, RuleKind
+from medallion.rule import Action, QualityRule, RuleKind
 
 __all__ = [
     "FAILURES_COLUMN",

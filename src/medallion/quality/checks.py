@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from medallion.errors import RuleDefinitionError
-from medallion.quality.rule import Action, QualityRule, RuleKind
+from medallion.rule import Action, QualityRule, RuleKind
 
 if TYPE_CHECKING:
     from medallion.table import Table

@@ -33,7 +33,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from medallion.errors import MedallionError, QualityFailedError
-from medallion.quality.rule import Action, QualityRule, RuleKind
+from medallion.rule import Action, QualityRule, RuleKind
 
 if TYPE_CHECKING:
     import os
@@ -394,7 +394,8 @@ def evaluate_table(
                 f"{rule.reference.qualified_name}, which does not exist at "
                 f"{rule.reference.location(root)}"
             )
-        references[rule.reference.qualified_name] = read_table(session, rule.reference, root)
+        location = rule.reference.location(root)
+        references[rule.reference.qualified_name] = session.read.format("delta").load(location)
     target = None
     if any(r.against_target for r in rules) and table_exists(session, table.location(root)):
         target = read_table(session, table, root)

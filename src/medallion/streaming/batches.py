@@ -43,7 +43,7 @@ from medallion.errors import MedallionError, RuleDefinitionError
 from medallion.layers import WriteMode
 from medallion.quality.engine import evaluate_table
 from medallion.quality.quarantine import write_quarantine
-from medallion.quality.rule import RuleKind
+from medallion.rule import RuleKind
 from medallion.table import Table, resolve_root
 
 if TYPE_CHECKING:
@@ -195,8 +195,8 @@ class CheckedBatchWriter:
             QualityFailedError: A ``fail`` rule failed; nothing of the batch was written and
                 the query stops.
         """
-        from medallion.pipeline.pipeline import RunResult, StepRun
-        from medallion.pipeline.runlog import write_run_log
+        from medallion.runner.results import RunResult, StepRun, StepStatus
+        from medallion.runner.runlog import write_run_log
 
         spark = batch.sparkSession
         run_id = f"{self.query_name}:{batch_id}"
@@ -212,7 +212,7 @@ class CheckedBatchWriter:
                 failed = StepRun(
                     step,
                     self.table.qualified_name,
-                    "failed",
+                    StepStatus.FAILED,
                     error=str(exc),
                     started_at=started,
                     ended_at=ended,
@@ -250,7 +250,7 @@ class CheckedBatchWriter:
             done = StepRun(
                 step,
                 self.table.qualified_name,
-                "succeeded",
+                StepStatus.SUCCEEDED,
                 seconds=(ended - started).total_seconds(),
                 write=write,
                 rows_read=result.rows_read,

@@ -421,8 +421,8 @@ class BronzeStreamWriter:
             batch: The raw Kafka rows of the micro-batch.
             batch_id: Its id (a replay has the same id).
         """
-        from medallion.pipeline.pipeline import RunResult, StepRun
-        from medallion.pipeline.runlog import write_run_log
+        from medallion.runner.results import RunResult, StepRun, StepStatus
+        from medallion.runner.runlog import write_run_log
 
         spark = batch.sparkSession
         started = _now()
@@ -502,7 +502,7 @@ class BronzeStreamWriter:
             step = StepRun(
                 f"{self.query_name} batch {batch_id}",
                 self.table.qualified_name,
-                "succeeded",
+                StepStatus.SUCCEEDED,
                 seconds=(ended - started).total_seconds(),
                 write=write,
                 rows_read=read,

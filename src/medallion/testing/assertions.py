@@ -24,10 +24,11 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from medallion.runner.results import StepRun, StepStatus
+
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-    from medallion.pipeline.pipeline import StepRun
     from medallion.table import Table
 
 __all__ = [
@@ -331,7 +332,7 @@ def assert_conserved(step_run: StepRun) -> None:
         AssertionError: step 'clean' (silver.orders) read 10 rows but accounted for 9: ...
     """
     name = f"step {step_run.step!r} ({step_run.table})"
-    if step_run.status != "succeeded":
+    if step_run.status is not StepStatus.SUCCEEDED:
         raise AssertionError(f"{name} did not succeed: {step_run.status} ({step_run.error})")
     if step_run.rows_read is None:
         raise AssertionError(f"{name} has no quality checks: its rows read are not counted")

@@ -13,7 +13,7 @@ from medallion.quality.gx._expectations import _expectations
 from medallion.quality.gx.suite import SuiteLike
 from medallion.quality.gx.translate import _batch_action, _plan, _to_action
 from medallion.quality.gx.validate import _counter, _metrics, _run_gx
-from medallion.quality.rule import Action, QualityRule
+from medallion.rule import Action, QualityRule
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame

@@ -25,7 +25,7 @@ from medallion.quality.gx._expectations import (
     _kwargs,
 )
 from medallion.quality.gx.suite import SuiteLike
-from medallion.quality.rule import Action, QualityRule, RuleKind
+from medallion.rule import Action, QualityRule, RuleKind
 
 __all__ = ["rules_from_suite"]
 

@@ -18,7 +18,7 @@ from medallion.quality.engine import RuleMetric
 from medallion.quality.gx._expectations import _META_KEY, _expectations, _GXCheck
 from medallion.quality.gx.suite import SuiteLike, _gx
 from medallion.quality.gx.translate import _plan, _to_action
-from medallion.quality.rule import Action, RuleKind
+from medallion.rule import Action, RuleKind
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame

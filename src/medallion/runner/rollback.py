@@ -26,8 +26,8 @@ from pyspark.sql import functions as F
 
 from medallion.errors import MedallionError
 from medallion.layers import Layer
-from medallion.pipeline.runlog import read_run_log, run_log_location
 from medallion.quality.quarantine import quarantine_location
+from medallion.runner.runlog import read_run_log, run_log_location
 from medallion.table import resolve_root
 
 if TYPE_CHECKING:

@@ -15,9 +15,10 @@ Example:
 from __future__ import annotations
 
 import enum
+import os
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 import attrs
 
@@ -28,9 +29,7 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
     from pyspark.sql.types import StructType
 
-    from medallion.table import Table
-
-__all__ = ["Action", "QualityRule", "RuleKind"]
+__all__ = ["Action", "QualityRule", "RuleKind", "TableRef"]
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
@@ -56,6 +55,35 @@ class RuleKind(str, enum.Enum):
     UNIQUE = "unique"
     REFERENCE = "reference"
     DATASET = "dataset"
+
+
+class TableRef(Protocol):
+    """What a reference rule needs of the table it looks values up in; a ``Table`` is one.
+
+    Example:
+        >>> from medallion import Table
+        >>> customers: TableRef = Table("customers", "silver", primary_keys="id")
+        >>> customers.qualified_name, customers.location("/lake")
+        ('silver.customers', '/lake/silver/customers')
+    """
+
+    @property
+    def qualified_name(self) -> str:
+        """``"<layer>.<name>"``."""
+        ...
+
+    def location(self, root: str | os.PathLike[str]) -> str:
+        """Where the table's Delta files live under a lakehouse root.
+
+        Args:
+            root: The lakehouse root.
+
+        Example:
+            >>> from medallion import Table
+            >>> Table("customers", "silver", primary_keys="id").location("/lake")
+            '/lake/silver/customers'
+        """
+        ...
 
 
 class Action(str, enum.Enum):
@@ -159,7 +187,7 @@ class QualityRule:
     description: str = ""
     kind: RuleKind = attrs.field(default=RuleKind.ROW, converter=RuleKind)
     columns: tuple[str, ...] = attrs.field(default=(), converter=_names)
-    reference: Table | None = None
+    reference: TableRef | None = None
     reference_columns: tuple[str, ...] = attrs.field(default=(), converter=_names)
     against_target: bool = False
 

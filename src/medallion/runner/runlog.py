@@ -3,7 +3,7 @@
 Example:
     After a run, ask which rules quarantined rows::
 
-        from medallion.pipeline.runlog import run_log_location
+        from medallion.runner.runlog import run_log_location
         spark.sql(f"SELECT run_id, table, status, rows_read, rows_written, rows_quarantined "
                   f"FROM delta.`{run_log_location('lakehouse')}` ORDER BY started_at")
 """
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from medallion.delta.ops import Transaction
     from medallion.io import WriteResult
-    from medallion.pipeline.pipeline import RunResult
+    from medallion.runner.results import RunResult
 
 __all__ = ["RUN_LOG_SCHEMA", "read_run_log", "run_log_location", "write_run_log"]
 
@@ -102,7 +102,7 @@ def write_run_log(
 
     Example:
         >>> import datetime as dt
-        >>> from medallion.pipeline.pipeline import RunResult, StepRun
+        >>> from medallion.runner.results import RunResult, StepRun
         >>> at = dt.datetime(2026, 1, 2, 3, 4)
         >>> run = RunResult("r1", "sales", at, at, (StepRun("totals", "gold.totals", "failed"),))
         >>> write_run_log(spark, lakehouse, run).rows_inserted
@@ -124,7 +124,7 @@ def write_run_log(
                 run.started_at,
                 step.started_at,
                 step.ended_at,
-                step.status,
+                step.status.value,
                 step.error,
                 step.rows_read,
                 write.rows_written if write is not None else None,

@@ -1,0 +1,215 @@
+"""What a run did: one :class:`StepRun` per step, gathered in a :class:`RunResult`.
+
+The records of a run, shared by the pipeline runner and the streaming writers; the run log
+(:mod:`medallion.runner.runlog`) stores them as rows.
+
+Example:
+    >>> import datetime as dt
+    >>> from medallion.runner.results import RunResult, StepRun, StepStatus
+    >>> at = dt.datetime(2026, 1, 2, 3, 4)
+    >>> run = RunResult("r1", "sales", at, at, (StepRun("totals", "gold.totals", "failed"),))
+    >>> run.succeeded, run.steps[0].status is StepStatus.FAILED
+    (False, True)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import attrs
+
+from medallion.delta.results import WriteResult
+from medallion.quality.engine import RuleMetric
+
+__all__ = ["RunResult", "StepRun", "StepStatus", "describe_step"]
+
+
+class StepStatus(str, enum.Enum):
+    """How a step of a run ended (its value is what the run log stores).
+
+    Attributes:
+        SUCCEEDED: It ran and wrote what it had to (possibly nothing).
+        FAILED: It raised; nothing of it was committed to its table.
+        SKIPPED: It did not run because a step it depends on failed.
+
+    Example:
+        >>> StepStatus("failed") is StepStatus.FAILED, StepStatus.SUCCEEDED.value
+        (True, 'succeeded')
+    """
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@attrs.frozen
+class StepRun:
+    """How one step of a run went.
+
+    Attributes:
+        step: The step's name.
+        table: The qualified name of its table.
+        status: How it ended (a :class:`StepStatus`, or its value).
+        seconds: Wall time of the step.
+        write: What the step wrote, when it succeeded.
+        error: The error's message, when it failed.
+        rows_read: Rows the step's quality checks evaluated (``None`` without checks).
+        rows_quarantined: Rows sent to the quarantine table.
+        rows_dropped: Rows removed by ``drop`` rules, and by a MERGE's de-duplication (duplicate
+            and null keys).
+        rule_metrics: How each quality rule fared.
+        started_at: When the step began (UTC).
+        ended_at: When it ended (UTC).
+        version_before: The table's Delta version before the step (``None`` if it had none);
+            restoring it undoes the step.
+        location: Where the step's table lives.
+
+    Example:
+        >>> from medallion import Pipeline, Table
+        >>> pipeline = Pipeline("totals")
+        >>> @pipeline.step(Table("totals", "gold"))
+        ... def totals(ctx):
+        ...     return ctx.no_changes()
+        >>> result = pipeline.run(spark, lakehouse, run_id="r1", log=False)
+        >>> run = result.step("totals")
+        >>> run.table, run.status.value, run.write.version, run.version_before
+        ('gold.totals', 'succeeded', None, None)
+    """
+
+    step: str
+    table: str
+    status: StepStatus = attrs.field(converter=StepStatus)
+    seconds: float = 0.0
+    write: WriteResult | None = None
+    error: str | None = None
+    rows_read: int | None = None
+    rows_quarantined: int = 0
+    rows_dropped: int = 0
+    rule_metrics: tuple[RuleMetric, ...] = ()
+    started_at: dt.datetime | None = None
+    ended_at: dt.datetime | None = None
+    version_before: int | None = None
+    location: str | None = None
+
+
+@attrs.frozen
+class RunResult:
+    """The outcome of a run: :meth:`Pipeline.run <medallion.Pipeline.run>`, or a streaming batch.
+
+    Attributes:
+        run_id: The run's id (also on every row and commit it wrote).
+        pipeline: The pipeline's name.
+        started_at: When the run began (UTC).
+        ended_at: When it ended (UTC).
+        steps: One entry per planned step, in run order.
+
+    Example:
+        >>> from medallion import Pipeline, Table
+        >>> pipeline = Pipeline("totals")
+        >>> @pipeline.step(Table("totals", "gold"))
+        ... def totals(ctx):
+        ...     return ctx.no_changes()
+        >>> result = pipeline.run(spark, lakehouse, run_id="r1", log=False)
+        >>> result.run_id, result.succeeded, [run.status.value for run in result.steps]
+        ('r1', True, ['succeeded'])
+    """
+
+    run_id: str
+    pipeline: str
+    started_at: dt.datetime
+    ended_at: dt.datetime
+    steps: tuple[StepRun, ...]
+
+    @property
+    def succeeded(self) -> bool:
+        """Whether every step succeeded."""
+        return all(s.status is StepStatus.SUCCEEDED for s in self.steps)
+
+    def step(self, name: str) -> StepRun:
+        """The entry of a step, by step name or qualified table name.
+
+        Args:
+            name: The step's name or its table's qualified name.
+
+        Returns:
+            The step's entry.
+
+        Raises:
+            KeyError: No step of the run has that name.
+
+        Example:
+            >>> from medallion import Pipeline, Table
+            >>> pipeline = Pipeline("totals")
+            >>> @pipeline.step(Table("totals", "gold"))
+            ... def totals(ctx):
+            ...     return ctx.no_changes()
+            >>> result = pipeline.run(spark, lakehouse, run_id="r1", log=False)
+            >>> result.step("gold.totals") == result.step("totals")
+            True
+        """
+        for run in self.steps:
+            if name in (run.step, run.table):
+                return run
+        raise KeyError(name)
+
+    def render(self) -> str:
+        """A readable summary: one line per step with its counts and the version written.
+
+        Returns:
+            The text.
+
+        Example:
+            >>> from medallion import Pipeline, Table
+            >>> pipeline = Pipeline("totals")
+            >>> @pipeline.step(Table("totals", "gold"))
+            ... def totals(ctx):
+            ...     return ctx.no_changes()
+            >>> result = pipeline.run(spark, lakehouse, run_id="r1", log=False)
+            >>> print(result.render())  # doctest: +ELLIPSIS
+            run r1 of pipeline 'totals': succeeded in ... s
+              succeeded gold.totals                  nothing to write (... s)
+        """
+        seconds = (self.ended_at - self.started_at).total_seconds()
+        status = "succeeded" if self.succeeded else "FAILED"
+        lines = [f"run {self.run_id} of pipeline {self.pipeline!r}: {status} in {seconds:.1f} s"]
+        for s in self.steps:
+            lines.append(f"  {s.status.value:<9} {s.table:<28} {describe_step(s)}")
+        return "\n".join(lines)
+
+
+def describe_step(run: StepRun) -> str:
+    """One line about what a step did: rows, quarantine, drops, version and time.
+
+    Args:
+        run: The step's entry.
+
+    Returns:
+        The text.
+
+    Example:
+        >>> describe_step(StepRun("totals", "gold.totals", "skipped"))
+        '(an earlier step failed)'
+    """
+    if run.status is StepStatus.SKIPPED:
+        return "(an earlier step failed)"
+    if run.status is StepStatus.FAILED:
+        return f"{run.seconds:.1f} s: {run.error}"
+    parts = []
+    if run.rows_read is not None:
+        parts.append(f"{run.rows_read:,} read")
+    write = run.write
+    if write is not None and write.version is not None:
+        parts.append(f"{write.rows_written:,} written")
+        if write.rows_updated:
+            parts.append(f"{write.rows_updated:,} updated")
+    if run.rows_quarantined:
+        parts.append(f"{run.rows_quarantined:,} quarantined")
+    if run.rows_dropped:
+        parts.append(f"{run.rows_dropped:,} dropped")
+    version = (
+        f"version {write.version}"
+        if write is not None and write.version is not None
+        else "nothing to write"
+    )
+    return ", ".join([*parts, version]) + f" ({run.seconds:.1f} s)"
