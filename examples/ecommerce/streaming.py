@@ -64,15 +64,16 @@ from pyspark.sql import functions as F
 
 from medallion import (
     CheckedBatchWriter,
+    Lakehouse,
     Layer,
     Pipeline,
     RunResult,
     StepContext,
     Table,
 )
+from medallion.lakehouse import resolve_root
 from medallion.streaming import start_micro_batches
 from medallion.streaming.kafka import KafkaSource, stream_to_bronze
-from medallion.table import resolve_root
 
 from .schemas import TRANSACTIONS_DDL
 from .silver import _merge_new_rows, standardise_transactions
@@ -141,7 +142,7 @@ def checkpoint_location(root: str | os.PathLike[str], name: str) -> str:
         >>> checkpoint_location("s3a://lake", "transaction_events-from-kafka")
         's3a://lake/_checkpoints/transaction_events-from-kafka'
     """
-    return f"{resolve_root(root).rstrip('/')}/_checkpoints/{name}"
+    return Lakehouse.at(root).checkpoint(name)
 
 
 def ingest(

@@ -41,6 +41,7 @@ from medallion.errors import (
 )
 from medallion.ingest import FileSource, IngestResult, ingest_files
 from medallion.io import WriteResult, create_table, read_table, write_table
+from medallion.lakehouse import Lakehouse
 from medallion.layers import Layer, LayerConventions, WriteMode
 from medallion.pipeline import (
     Pipeline,
@@ -79,6 +80,7 @@ __all__ = [
     "FileSource",
     "Increment",
     "IngestResult",
+    "Lakehouse",
     "Layer",
     "LayerConventions",
     "MedallionError",

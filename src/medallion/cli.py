@@ -130,7 +130,7 @@ def _tables(args: argparse.Namespace) -> dict[str, Table]:
 
 def _resolve(args: argparse.Namespace, name: str) -> tuple[str, Table | None]:
     """A table argument as (location, declared table): a path, or ``layer.name``."""
-    from medallion.table import resolve_root
+    from medallion.lakehouse import Lakehouse
 
     known = _tables(args)
     if name in known:
@@ -145,7 +145,7 @@ def _resolve(args: argparse.Namespace, name: str) -> tuple[str, Table | None]:
         return name, None
     layer, dot, table = name.partition(".")
     if dot and layer in ("bronze", "silver", "gold"):
-        return f"{resolve_root(args.root).rstrip('/')}/{layer}/{table}", None
+        return Lakehouse.at(args.root).table_location(layer, table), None
     raise UsageError(
         f"table {name!r}: give LAYER.NAME (silver.orders), a path, or --pipeline to look it up"
     )

@@ -29,6 +29,7 @@ from pyspark.sql import types as T
 
 from medallion._typing import SchemaLike
 from medallion.errors import SchemaError, TableDefinitionError
+from medallion.lakehouse import Lakehouse, resolve_root
 from medallion.layers import Layer, WriteMode
 from medallion.rule import QualityRule
 from medallion.schema import to_struct_type
@@ -37,7 +38,6 @@ __all__ = ["METADATA_COLUMNS", "Table", "resolve_root"]
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,127}$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")
-_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 #: The metadata columns bronze ingestion adds to every row, after the declared columns.
 METADATA_COLUMNS = T.StructType(
@@ -59,25 +59,6 @@ METADATA_COLUMNS = T.StructType(
         ),
     ]
 )
-
-
-def resolve_root(root: str | os.PathLike[str]) -> str:
-    """Normalise a lakehouse root: a URI (``s3a://...``) as is, a local path made absolute.
-
-    Args:
-        root: A local folder or any Hadoop file-system URI.
-
-    Returns:
-        The root without a trailing slash.
-
-    Example:
-        >>> resolve_root("s3a://bucket/lake/")
-        's3a://bucket/lake'
-    """
-    text = os.fspath(root)
-    if _URI.match(text) or text.startswith("file:"):
-        return text.rstrip("/")
-    return os.path.abspath(text)
 
 
 def _names(value: str | Iterable[str] | None) -> tuple[str, ...]:
@@ -324,7 +305,7 @@ class Table:
             >>> Table("events", "bronze", schema="id STRING").location("s3a://lake")
             's3a://lake/bronze/events'
         """
-        return f"{resolve_root(root).rstrip('/')}/{self.layer.value}/{self.name}"
+        return Lakehouse.at(root).location(self)
 
     def describe(self) -> str:
         """A one-line summary: layer, name, keys, partitioning and rule count.

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from medallion.lakehouse import Lakehouse
 from medallion.quality.engine import FAILURE_TYPE, FAILURES_COLUMN, QualityResult
-from medallion.table import resolve_root
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -56,7 +56,7 @@ def quarantine_location(root: str | os.PathLike[str], layer: Layer) -> str:
         >>> quarantine_location("/data/lakehouse", Layer.SILVER)
         '/data/lakehouse/silver/_quarantine'
     """
-    return f"{resolve_root(root).rstrip('/')}/{layer.value}/_quarantine"
+    return Lakehouse.at(root).quarantine(layer)
 
 
 def write_quarantine(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from pyspark.sql import types as T
 
-from medallion.table import resolve_root
+from medallion.lakehouse import Lakehouse
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -78,7 +78,7 @@ def run_log_location(root: str | os.PathLike[str]) -> str:
         >>> run_log_location("/data/lakehouse")
         '/data/lakehouse/_medallion/runs'
     """
-    return f"{resolve_root(root).rstrip('/')}/_medallion/runs"
+    return Lakehouse.at(root).run_log()
 
 
 def write_run_log(

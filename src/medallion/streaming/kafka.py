@@ -53,10 +53,11 @@ from pyspark.sql import types as T
 from medallion.delta.ops import DeltaOps, Transaction
 from medallion.errors import MedallionError
 from medallion.ingest.files import _mismatched
+from medallion.lakehouse import Lakehouse, resolve_root
 from medallion.layers import Layer
 from medallion.schema import as_string_schema
 from medallion.streaming.batches import start_micro_batches
-from medallion.table import Table, resolve_root
+from medallion.table import Table
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -292,7 +293,7 @@ def dead_letter_location(root: str | os.PathLike[str], layer: Layer | str = Laye
         >>> dead_letter_location("/data/lakehouse")
         '/data/lakehouse/bronze/_dead_letters'
     """
-    return f"{resolve_root(root).rstrip('/')}/{Layer(layer).value}/_dead_letters"
+    return Lakehouse.at(root).dead_letters(layer)
 
 
 def kafka_bronze_table(table: Table) -> Table:
