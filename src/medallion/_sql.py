@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlglot import Dialect, Expr, Token, TokenType
 
-__all__ = ["expression_problem"]
+__all__ = ["expression_problem", "parse_condition"]
 
 # Operators that need an operand on both sides (sqlglot token types). A word operator at the
 # start may be a column's name (``is IS NOT NULL``); only AND and OR are refused there.
@@ -94,6 +94,24 @@ def expression_problem(expression: str) -> str | None:
         if isinstance(node, exp.Tuple) and not node.expressions:
             return "'()' holds no value"
     return None
+
+
+def parse_condition(expression: str) -> Expr:
+    """The sqlglot tree of an expression that :func:`expression_problem` accepts.
+
+    Args:
+        expression: The SQL text.
+
+    Returns:
+        Its tree (sqlglot's ``Expr``).
+
+    Example:
+        >>> from sqlglot import exp
+        >>> [c.name for c in parse_condition("op = 'D' AND seq > 1").find_all(exp.Column)]
+        ['op', 'seq']
+    """
+    text = expression.strip()
+    return _parse(text, _dialect("spark").tokenize(text))
 
 
 def _token_problem(tokens: list[Token]) -> str | None:

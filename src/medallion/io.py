@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from medallion.delta.ops import DeltaOps
 from medallion.delta.results import WriteResult
 from medallion.delta.tables import conform, create_table, stored_schema, table_exists
-from medallion.layers import WriteMode
+from medallion.policies import WriteMode, WritePolicy
 from medallion.table import Table
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def write_table(
     table: Table,
     root: str | os.PathLike[str],
     *,
-    mode: WriteMode | None = None,
+    mode: WritePolicy | WriteMode | str | None = None,
     run_id: str | None = None,
     tags: Mapping[str, Any] | None = None,
 ) -> WriteResult:
@@ -78,9 +78,9 @@ def write_table(
         df: The rows to write.
         table: The target table.
         root: The lakehouse root.
-        mode: Overrides the table's write mode.
+        mode: Overrides the table's write policy (a policy, or a mode's name).
         run_id: The run the write belongs to, recorded with the commit.
-        tags: More key-values for the commit's userMetadata (e.g. ``Increment.tags``).
+        tags: More key-values for the commit's userMetadata (e.g. ``consumed_tags(...)``).
 
     Returns:
         What the write did, from the commit's operation metrics.

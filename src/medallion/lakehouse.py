@@ -71,7 +71,7 @@ class _Named(Protocol):
 class Lakehouse:
     """A lakehouse: where its tables and bookkeeping live, and the session that reads them.
 
-    Args:
+    Attributes:
         spark: The SparkSession that reads and writes it; ``None`` for locations only (see
             :meth:`at`).
         root: A local folder (made absolute) or a Hadoop URI (``s3a://bucket/lake``).

@@ -1,8 +1,8 @@
 """The three layers of a medallion lakehouse and the conventions each one carries.
 
 Example:
-    >>> from medallion import Layer, WriteMode
-    >>> Layer.BRONZE.conventions.write_mode is WriteMode.APPEND
+    >>> from medallion import Append, Layer
+    >>> Layer.BRONZE.conventions.write == Append()
     True
     >>> Layer("silver").conventions.requires_primary_keys
     True
@@ -16,30 +16,9 @@ import enum
 
 import attrs
 
+from medallion.policies import Append, Merge, Overwrite, WriteMode, WritePolicy
+
 __all__ = ["Layer", "LayerConventions", "WriteMode"]
-
-
-class WriteMode(str, enum.Enum):
-    """How a step's output DataFrame is written into its Delta table.
-
-    Attributes:
-        APPEND: Add the rows; existing rows are never changed (bronze).
-        MERGE: Upsert on the table's primary keys: matched rows are updated, new rows inserted
-            (silver).
-        OVERWRITE: Replace the whole table with the output (gold without partitions).
-        REPLACE_PARTITIONS: Replace only the partitions present in the output (partitioned gold).
-
-    Example:
-        >>> WriteMode("replace_partitions") is WriteMode.REPLACE_PARTITIONS
-        True
-        >>> Layer.SILVER.conventions.write_mode.value
-        'merge'
-    """
-
-    APPEND = "append"
-    MERGE = "merge"
-    OVERWRITE = "overwrite"
-    REPLACE_PARTITIONS = "replace_partitions"
 
 
 @attrs.frozen
@@ -47,7 +26,8 @@ class LayerConventions:
     """What a layer implies for the tables declared in it.
 
     Attributes:
-        write_mode: The default way a step's output is written.
+        write: The default write policy of the layer's tables (a partitioned gold table
+            replaces its partitions instead of overwriting).
         requires_primary_keys: Whether tables of the layer must declare primary keys.
         adds_ingestion_metadata: Whether rows carry ingestion metadata columns
             (ingestion time, source file, run id).
@@ -59,7 +39,7 @@ class LayerConventions:
         (True, True)
     """
 
-    write_mode: WriteMode
+    write: WritePolicy
     requires_primary_keys: bool
     adds_ingestion_metadata: bool
     append_only: bool
@@ -67,19 +47,19 @@ class LayerConventions:
 
 _CONVENTIONS = {
     "bronze": LayerConventions(
-        write_mode=WriteMode.APPEND,
+        write=Append(),
         requires_primary_keys=False,
         adds_ingestion_metadata=True,
         append_only=True,
     ),
     "silver": LayerConventions(
-        write_mode=WriteMode.MERGE,
+        write=Merge(),
         requires_primary_keys=True,
         adds_ingestion_metadata=False,
         append_only=False,
     ),
     "gold": LayerConventions(
-        write_mode=WriteMode.OVERWRITE,
+        write=Overwrite(),
         requires_primary_keys=False,
         adds_ingestion_metadata=False,
         append_only=False,

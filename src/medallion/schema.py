@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Iterable
 
@@ -26,6 +27,7 @@ from medallion.errors import SchemaError
 
 __all__ = [
     "SchemaChange",
+    "SchemaChangeKind",
     "as_string_schema",
     "column_names",
     "parse_ddl",
@@ -372,15 +374,33 @@ def widens_safely(source: T.DataType, target: T.DataType) -> bool:
     return type(target) in _SAFE_WIDENINGS.get(type(source), ())
 
 
+class SchemaChangeKind(str, enum.Enum):
+    """How a column of incoming data differs from the table's.
+
+    Attributes:
+        ADDED: The column is new in the data.
+        MISSING: The data lacks the column.
+        WIDENED: Its type converts to the table's without loss.
+        RETYPED: Its type does not.
+
+    Example:
+        >>> SchemaChangeKind("widened") is SchemaChangeKind.WIDENED
+        True
+    """
+
+    ADDED = "added"
+    MISSING = "missing"
+    WIDENED = "widened"
+    RETYPED = "retyped"
+
+
 @attrs.frozen
 class SchemaChange:
     """One difference between a table's schema and the schema of data written to it.
 
     Attributes:
         column: The column's name.
-        kind: ``"added"`` (new in the data), ``"missing"`` (absent from the data),
-            ``"widened"`` (a type that converts without loss) or ``"retyped"`` (one that does
-            not).
+        kind: How it differs (:class:`SchemaChangeKind`, or its value).
         stored: The column's type in the table, if it has the column.
         incoming: The column's type in the data, if the data has it.
         key: Whether the column is a primary key.
@@ -394,7 +414,7 @@ class SchemaChange:
     """
 
     column: str
-    kind: str
+    kind: SchemaChangeKind = attrs.field(converter=SchemaChangeKind)
     stored: str | None
     incoming: str | None
     key: bool = False
@@ -407,17 +427,17 @@ class SchemaChange:
         (written as null) and widenings are compatible; a missing key or any other retyping is
         not.
         """
-        if self.kind == "retyped":
+        if self.kind is SchemaChangeKind.RETYPED:
             return False
-        return not (self.kind == "missing" and self.key)
+        return not (self.kind is SchemaChangeKind.MISSING and self.key)
 
     def __str__(self) -> str:
         what = "key column" if self.key else "column"
-        if self.kind == "added":
+        if self.kind is SchemaChangeKind.ADDED:
             return f"{what} {self.column!r} ({self.incoming}) is new"
-        if self.kind == "missing":
+        if self.kind is SchemaChangeKind.MISSING:
             return f"{what} {self.column!r} ({self.stored}) is missing from the data"
-        if self.kind == "widened":
+        if self.kind is SchemaChangeKind.WIDENED:
             return f"{what} {self.column!r} widens from {self.incoming} to {self.stored}"
         return (
             f"{what} {self.column!r}: {self.incoming} in the data cannot be stored as "

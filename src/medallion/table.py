@@ -28,9 +28,18 @@ import attrs
 from pyspark.sql import types as T
 
 from medallion._typing import SchemaLike
+from medallion.columns import METADATA_COLUMNS
 from medallion.errors import SchemaError, TableDefinitionError
 from medallion.lakehouse import Lakehouse, resolve_root
-from medallion.layers import Layer, WriteMode
+from medallion.layers import Layer
+from medallion.policies import (
+    SCD2,
+    Append,
+    Merge,
+    Overwrite,
+    ReplacePartitions,
+    WritePolicy,
+)
 from medallion.rule import QualityRule
 from medallion.schema import to_struct_type
 
@@ -38,28 +47,6 @@ __all__ = ["METADATA_COLUMNS", "Table", "resolve_root"]
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,127}$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")
-
-#: The metadata columns bronze ingestion adds to every row, after the declared columns.
-METADATA_COLUMNS = T.StructType(
-    [
-        T.StructField("_ingested_at", T.TimestampType(), False, {"comment": "when the run began"}),
-        T.StructField("_run_id", T.StringType(), False, {"comment": "the run that wrote the row"}),
-        T.StructField("_source_file", T.StringType(), True, {"comment": "the file read"}),
-        T.StructField(
-            "_source_modified_at", T.TimestampType(), True, {"comment": "the file's mtime"}
-        ),
-        T.StructField(
-            "_rescued_data",
-            T.StringType(),
-            True,
-            {"comment": "the raw record, when it did not fit the schema"},
-        ),
-        T.StructField(
-            "_rescue_reason", T.StringType(), True, {"comment": "why the record did not fit"}
-        ),
-    ]
-)
-
 
 def _names(value: str | Iterable[str] | None) -> tuple[str, ...]:
     if value is None:
@@ -107,15 +94,7 @@ def _rules(value: Iterable[QualityRule]) -> tuple[QualityRule, ...]:
     return tuple(value)
 
 
-def _write_mode(value: WriteMode | str | None) -> WriteMode | None:
-    if value is None or isinstance(value, WriteMode):
-        return value
-    try:
-        return WriteMode(value)
-    except ValueError:
-        choices = ", ".join(m.value for m in WriteMode)
-        message = f"unknown write mode {value!r}; choose one of {choices}"
-        return cast(WriteMode, _Invalid(TableDefinitionError(message)))
+_POLICIES = (Append, Overwrite, ReplacePartitions, Merge, SCD2)
 
 
 @attrs.frozen
@@ -140,8 +119,11 @@ class Table:
         rules: Quality rules the table's rows must meet.
         catalog_name: Optionally, the catalog identifier to register the table under
             (``"shop.silver_orders"``); its data stays at :meth:`location`.
-        write_mode: How step outputs are written; ``None`` takes the layer's convention (and
-            ``REPLACE_PARTITIONS`` for a partitioned gold table).
+        write: How the rows a step returns are written (:class:`~medallion.Merge`,
+            :class:`~medallion.SCD2`, ...); ``None`` takes the layer's convention: bronze
+            appends, silver merges on the primary keys, gold overwrites (or replaces the
+            partitions of a partitioned table). A :class:`~medallion.Merge` without keys merges
+            on the primary keys, an :class:`~medallion.SCD2` on them without ``valid_from``.
         schema_evolution: Whether writes and merges may add columns the table does not have
             yet. Narrowing a type or dropping a key is refused either way.
         max_quarantine_share: Fail a step when its quality checks quarantine more than this
@@ -154,8 +136,8 @@ class Table:
     Example:
         >>> customers = Table("customers", "silver", schema="id STRING, tier STRING",
         ...                   primary_keys="id", zorder_by="tier")
-        >>> customers.primary_keys, customers.effective_write_mode.value
-        (('id',), 'merge')
+        >>> customers.primary_keys, customers.write
+        (('id',), Merge(keys=('id',), sequence_by=(), delete_when=None, only_changed=True))
         >>> customers.location(lakehouse) == f"{lakehouse}/silver/customers"
         True
     """
@@ -170,14 +152,14 @@ class Table:
     comment: str = ""
     rules: tuple[QualityRule, ...] = attrs.field(default=(), converter=_rules)
     catalog_name: str | None = None
-    write_mode: WriteMode | None = attrs.field(default=None, converter=_write_mode)
+    write: WritePolicy = attrs.field(default=None)
     schema_evolution: bool = False
     max_quarantine_share: float | None = None
     optimize_after_write: bool = False
 
     def __attrs_post_init__(self) -> None:
         where = f"table {self.name!r}"
-        for value in (self.layer, self.schema, self.write_mode):
+        for value in (self.layer, self.schema):
             if isinstance(value, _Invalid):
                 error = value.error
                 raise type(error)(f"{where}: {error}") from error
@@ -239,31 +221,77 @@ class Table:
                 f"{where}: catalog_name {self.catalog_name!r} is not an identifier "
                 "like 'db.table' or 'catalog.db.table'"
             )
-        if self.write_mode is WriteMode.MERGE and not self.primary_keys:
-            raise TableDefinitionError(f"{where}: write_mode 'merge' needs primary_keys")
-        if self.write_mode is WriteMode.REPLACE_PARTITIONS and not self.partition_by:
-            raise TableDefinitionError(
-                f"{where}: write_mode 'replace_partitions' needs partition_by"
-            )
         share = self.max_quarantine_share
         if share is not None and not 0 <= share <= 1:
             raise TableDefinitionError(f"{where}: max_quarantine_share must be between 0 and 1")
-        if self.layer is Layer.BRONZE and self.write_mode not in (None, WriteMode.APPEND):
-            raise TableDefinitionError(f"{where}: bronze tables are append-only")
+        # A frozen class sets a derived field once, here: the declared policy, completed.
+        object.__setattr__(self, "write", self._policy(where))
+
+    def _policy(self, where: str) -> WritePolicy:
+        """The declared write policy (or the layer's), with its keys filled in and checked."""
+        policy = self.write
+        if policy is None:
+            policy = self.layer.conventions.write
+            if self.layer is Layer.GOLD and self.partition_by:
+                policy = ReplacePartitions()
+        if not isinstance(policy, _POLICIES):
+            raise TableDefinitionError(
+                f"{where}: write must be Append(), Overwrite(), ReplacePartitions(), Merge(...) "
+                f"or SCD2(...), not {policy!r}"
+            )
+        if self.layer is Layer.BRONZE and not isinstance(policy, Append):
+            raise TableDefinitionError(f"{where}: bronze tables are append-only (write=Append())")
+        if isinstance(policy, ReplacePartitions) and not self.partition_by:
+            raise TableDefinitionError(f"{where}: ReplacePartitions() needs partition_by")
+        if isinstance(policy, Merge) and not policy.keys:
+            if not self.primary_keys:
+                raise TableDefinitionError(f"{where}: Merge() needs keys or primary_keys")
+            policy = attrs.evolve(policy, keys=self.primary_keys)
+        if isinstance(policy, SCD2):
+            if not policy.keys:
+                keys = tuple(k for k in self.primary_keys if k != policy.valid_from)
+                if not keys:
+                    raise TableDefinitionError(f"{where}: SCD2() needs keys or primary_keys")
+                policy = attrs.evolve(policy, keys=keys)
+            self._check_scd2(policy, where)
+        elif isinstance(policy, Merge):
+            self._check_columns("merge key", policy.keys, where)
+        return policy
+
+    def _check_scd2(self, policy: SCD2, where: str) -> None:
+        if self.schema is None:
+            return
+        self._check_columns("SCD2 key", policy.keys, where)
+        self._check_columns("SCD2 column", policy.scd_columns, where)
+        self._check_columns("tracked column", policy.tracked or (), where)
+        self._check_columns("in-place column", policy.in_place, where)
+        types = {f.name: f.dataType for f in self.schema.fields}
+        for column, wanted in (
+            (policy.valid_from, T.TimestampType()),
+            (policy.valid_to, T.TimestampType()),
+            (policy.is_current, T.BooleanType()),
+        ):
+            if types[column] != wanted:
+                raise TableDefinitionError(
+                    f"{where}: SCD2 column {column!r} is {types[column].simpleString()}, "
+                    f"not {wanted.simpleString()}"
+                )
+
+    def _check_columns(self, label: str, names: tuple[str, ...], where: str) -> None:
+        if self.schema is None:
+            return
+        known = {name.lower() for name in self.schema.fieldNames()}
+        for column in names:
+            if column.lower() not in known:
+                raise TableDefinitionError(
+                    f"{where}: {label} {column!r} is not a column of its schema "
+                    f"({', '.join(self.schema.fieldNames())})"
+                )
 
     @property
     def qualified_name(self) -> str:
         """``"<layer>.<name>"``: unique across the lakehouse, used in logs and errors."""
         return f"{self.layer.value}.{self.name}"
-
-    @property
-    def effective_write_mode(self) -> WriteMode:
-        """The write mode used for step outputs: declared, else the layer's convention."""
-        if self.write_mode is not None:
-            return self.write_mode
-        if self.layer is Layer.GOLD and self.partition_by:
-            return WriteMode.REPLACE_PARTITIONS
-        return self.layer.conventions.write_mode
 
     @property
     def storage_schema(self) -> T.StructType | None:
@@ -324,5 +352,5 @@ class Table:
             parts.append(f"z-order ({', '.join(self.zorder_by)})")
         if self.rules:
             parts.append(f"{len(self.rules)} rule(s)")
-        parts.append(f"write={self.effective_write_mode.value}")
+        parts.append(f"write={self.write.mode.value}")
         return " ".join(parts)

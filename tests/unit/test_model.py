@@ -1,4 +1,4 @@
-"""Unit tests of the typed model: Layer, WriteMode, QualityRule, Table and the errors."""
+"""Unit tests of the typed model: Layer, write policies, QualityRule, Table and the errors."""
 
 from __future__ import annotations
 
@@ -24,7 +24,17 @@ from medallion.errors import (
     TableDefinitionError,
     UnknownStepError,
 )
-from medallion.layers import Layer, LayerConventions, WriteMode
+from medallion.layers import Layer, LayerConventions
+from medallion.policies import (
+    SCD2,
+    Append,
+    DeleteAction,
+    Merge,
+    Overwrite,
+    ReplacePartitions,
+    WriteMode,
+    as_policy,
+)
 from medallion.quality import Action, QualityRule
 from medallion.table import METADATA_COLUMNS, Table
 
@@ -110,19 +120,19 @@ def test_layer_comparison_with_names_follows_the_data_flow() -> None:
 
 def test_layer_conventions() -> None:
     assert Layer.BRONZE.conventions == LayerConventions(
-        write_mode=WriteMode.APPEND,
+        write=Append(),
         requires_primary_keys=False,
         adds_ingestion_metadata=True,
         append_only=True,
     )
     assert Layer.SILVER.conventions == LayerConventions(
-        write_mode=WriteMode.MERGE,
+        write=Merge(),
         requires_primary_keys=True,
         adds_ingestion_metadata=False,
         append_only=False,
     )
     assert Layer.GOLD.conventions == LayerConventions(
-        write_mode=WriteMode.OVERWRITE,
+        write=Overwrite(),
         requires_primary_keys=False,
         adds_ingestion_metadata=False,
         append_only=False,
@@ -140,6 +150,7 @@ def test_write_mode_values() -> None:
         "merge",
         "overwrite",
         "replace_partitions",
+        "scd2",
     ]
     assert WriteMode("replace_partitions") is WriteMode.REPLACE_PARTITIONS
     merge: str = "merge"
@@ -269,7 +280,7 @@ def test_table_fields_are_normalised() -> None:
             T.StructField("day", T.DateType(), True),
         ]
     )
-    assert table.write_mode is None
+    assert table.write == Merge(keys=("order_id",))
     assert table.catalog_name is None
     assert table.comment == ""
     assert dict(table.properties) == {}
@@ -524,50 +535,103 @@ def test_table_accepts_catalog_identifiers(catalog_name: str) -> None:
     assert Table("orders", "gold", catalog_name=catalog_name).catalog_name == catalog_name
 
 
-def test_table_write_mode_converts_from_its_value() -> None:
-    assert silver_orders(write_mode="overwrite").write_mode is WriteMode.OVERWRITE
+def test_table_write_takes_a_policy() -> None:
+    table = silver_orders(write=Merge(sequence_by="day", delete_when="op = 'D'"))
+    assert table.write == Merge(keys=("order_id",), sequence_by=("day",), delete_when="op = 'D'")
 
 
-def test_table_rejects_an_unknown_write_mode_listing_the_choices() -> None:
-    assert (
-        "unknown write mode 'upsert'; choose one of append, merge, overwrite, replace_partitions"
-        in table_error(name="orders", layer="gold", write_mode="upsert")
+def test_table_refuses_a_write_that_is_not_a_policy() -> None:
+    assert table_error(name="orders", layer="gold", write="upsert").startswith(
+        "table 'orders': write must be Append(), Overwrite(), ReplacePartitions(), Merge(...) "
+        "or SCD2(...), not 'upsert'"
     )
 
 
-def test_table_unknown_write_mode_message_names_the_table() -> None:
-    assert table_error(name="orders", layer="gold", write_mode="upsert").startswith(
-        "table 'orders': "
+def test_table_merge_needs_keys() -> None:
+    assert table_error(name="sales", layer="gold", write=Merge()) == (
+        "table 'sales': Merge() needs keys or primary_keys"
     )
 
 
-def test_table_merge_write_mode_needs_primary_keys() -> None:
-    assert table_error(name="sales", layer="gold", write_mode="merge") == (
-        "table 'sales': write_mode 'merge' needs primary_keys"
+def test_table_merge_keys_must_be_columns() -> None:
+    assert table_error(
+        name="sales", layer="gold", schema="day DATE, n INT", write=Merge(keys="id")
+    ).startswith("table 'sales': merge key 'id' is not a column of its schema")
+
+
+def test_table_replace_partitions_needs_partition_by() -> None:
+    assert table_error(name="sales", layer="gold", write=ReplacePartitions()) == (
+        "table 'sales': ReplacePartitions() needs partition_by"
     )
 
 
-def test_table_replace_partitions_write_mode_needs_partition_by() -> None:
-    assert table_error(name="sales", layer="gold", write_mode=WriteMode.REPLACE_PARTITIONS) == (
-        "table 'sales': write_mode 'replace_partitions' needs partition_by"
-    )
-
-
-@pytest.mark.parametrize("mode", ["overwrite", "merge", "replace_partitions"])
-def test_bronze_tables_are_append_only(mode: str) -> None:
+@pytest.mark.parametrize("policy", [Overwrite(), Merge(), ReplacePartitions()])
+def test_bronze_tables_are_append_only(policy: object) -> None:
     assert table_error(
         name="events",
         layer="bronze",
         schema="id STRING, day DATE",
         primary_keys="id",
         partition_by="day",
-        write_mode=mode,
-    ) == ("table 'events': bronze tables are append-only")
+        write=policy,
+    ) == ("table 'events': bronze tables are append-only (write=Append())")
 
 
-def test_bronze_table_accepts_an_explicit_append_write_mode() -> None:
-    table = Table("events", "bronze", schema="id STRING", write_mode="append")
-    assert table.write_mode is WriteMode.APPEND
+def test_bronze_table_accepts_an_explicit_append() -> None:
+    assert Table("events", "bronze", schema="id STRING", write=Append()).write == Append()
+
+
+SCD2_SCHEMA = (
+    "id STRING, city STRING, email STRING, at TIMESTAMP, valid_from TIMESTAMP, "
+    "valid_to TIMESTAMP, is_current BOOLEAN"
+)
+
+
+def test_scd2_keys_default_to_the_primary_keys_without_valid_from() -> None:
+    dim = Table("dim", "gold", schema=SCD2_SCHEMA, primary_keys=("id", "valid_from"), write=SCD2())
+    assert dim.write == SCD2(keys=("id",))
+    assert dim.write.mode is WriteMode.SCD2
+
+
+def test_scd2_columns_must_be_in_the_schema_with_their_types() -> None:
+    assert table_error(
+        name="dim", layer="gold", schema="id STRING, city STRING", write=SCD2(keys="id")
+    ).startswith("table 'dim': SCD2 column 'valid_from' is not a column of its schema")
+    wrong = SCD2_SCHEMA.replace("is_current BOOLEAN", "is_current STRING")
+    assert table_error(name="dim", layer="gold", schema=wrong, write=SCD2(keys="id")) == (
+        "table 'dim': SCD2 column 'is_current' is string, not boolean"
+    )
+    assert table_error(
+        name="dim", layer="gold", schema=SCD2_SCHEMA, write=SCD2(keys="id", tracked="town")
+    ).startswith("table 'dim': tracked column 'town' is not a column of its schema")
+
+
+def test_scd2_refuses_a_column_both_tracked_and_in_place() -> None:
+    with pytest.raises(TableDefinitionError, match="cannot be both tracked and in place"):
+        SCD2(keys="id", tracked=["city"], in_place=["city", "email"])
+
+
+def test_policies_name_the_source_columns_they_read() -> None:
+    assert Merge(sequence_by="seq", delete_when="s.op = 'D' AND _change_type = 'delete'").columns(
+    ) == ("seq", "op", "_change_type")
+    assert SCD2(keys="id", effective_at="at", delete_when="op = 'D'").columns() == ("at", "op")
+    assert SCD2(keys="id").on_delete is DeleteAction.CLOSE
+    assert Append().columns() == Overwrite().columns() == ReplacePartitions().columns() == ()
+
+
+def test_a_malformed_delete_condition_is_refused_when_declared() -> None:
+    with pytest.raises(TableDefinitionError, match=r"Merge.delete_when 'op =' is malformed"):
+        Merge(delete_when="op =")
+
+
+def test_as_policy_turns_mode_names_into_policies() -> None:
+    assert as_policy("merge", ["id"]) == Merge(keys=("id",))
+    assert as_policy(WriteMode.REPLACE_PARTITIONS) == ReplacePartitions()
+    assert as_policy("scd2", ["id", "valid_from"]) == SCD2(keys=("id",))
+    with pytest.raises(TableDefinitionError, match="a MERGE needs key columns"):
+        as_policy("merge")
+    with pytest.raises(ValueError):
+        as_policy("upsert")
 
 
 def test_table_definition_error_is_a_value_error() -> None:
@@ -616,9 +680,9 @@ def test_table_location_under_a_uri_root_is_kept_as_is() -> None:
         (Table("orders", "silver", schema="id STRING", primary_keys="id"), WriteMode.MERGE),
         (Table("daily", "gold"), WriteMode.OVERWRITE),
         (Table("daily", "gold", partition_by="day"), WriteMode.REPLACE_PARTITIONS),
-        (Table("daily", "gold", partition_by="day", write_mode="overwrite"), WriteMode.OVERWRITE),
-        (Table("daily", "gold", primary_keys="day", write_mode="merge"), WriteMode.MERGE),
-        (Table("orders", "silver", primary_keys="id", write_mode="overwrite"), WriteMode.OVERWRITE),
+        (Table("daily", "gold", partition_by="day", write=Overwrite()), WriteMode.OVERWRITE),
+        (Table("daily", "gold", primary_keys="day", write=Merge()), WriteMode.MERGE),
+        (Table("orders", "silver", primary_keys="id", write=Overwrite()), WriteMode.OVERWRITE),
         (Table("orders", "silver", primary_keys="id", partition_by="day"), WriteMode.MERGE),
         (
             Table("events", "bronze", schema="id STRING, day DATE", partition_by="day"),
@@ -626,8 +690,8 @@ def test_table_location_under_a_uri_root_is_kept_as_is() -> None:
         ),
     ],
 )
-def test_table_effective_write_mode(table: Table, mode: WriteMode) -> None:
-    assert table.effective_write_mode is mode
+def test_table_write_policy_defaults_to_the_layer_convention(table: Table, mode: WriteMode) -> None:
+    assert table.write.mode is mode
 
 
 def test_bronze_storage_schema_appends_the_metadata_columns() -> None:
@@ -649,6 +713,7 @@ def test_metadata_columns() -> None:
         "_source_modified_at",
         "_rescued_data",
         "_rescue_reason",
+        "_source_position",
     ]
 
 

@@ -3,11 +3,10 @@
 :class:`DeltaOps` is the public facade; each concern has its own module: :mod:`.results`
 (what operations return), :mod:`.tables` (creation, stored schema, conforming data),
 :mod:`.write` (append, overwrite, replace partitions), :mod:`.merge`, :mod:`.scd2`,
-:mod:`.changes` (Change Data Feed, increments), :mod:`.history` (time travel, restore, diff)
+:mod:`.changes` (Change Data Feed, consumed versions), :mod:`.history` (time travel, restore, diff)
 and :mod:`.maintenance` (OPTIMIZE, VACUUM, properties, columns).
 """
 
-from medallion.delta.changes import Increment, consumed_tags
 from medallion.delta.maintenance import SAFE_RETENTION_HOURS
 from medallion.delta.ops import DeltaOps
 from medallion.delta.results import (
@@ -27,7 +26,6 @@ __all__ = [
     "Commit",
     "DeltaOps",
     "Diff",
-    "Increment",
     "MergeResult",
     "OptimizeResult",
     "RetryPolicy",
@@ -35,5 +33,4 @@ __all__ = [
     "Transaction",
     "VacuumResult",
     "WriteResult",
-    "consumed_tags",
 ]

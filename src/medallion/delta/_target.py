@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from medallion.delta.results import Commit, RetryPolicy, Transaction
 from medallion.delta.tables import create_table, stored_schema, table_exists
-from medallion.errors import ConcurrentWriteError, DeltaOperationError
+from medallion.errors import ConcurrentWriteError, TableNotFoundError
 
 if TYPE_CHECKING:
     from delta.tables import DeltaTable
@@ -37,6 +37,7 @@ _R = TypeVar("_R")
 _USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
 _TXN_APP_ID = "spark.databricks.delta.write.txnAppId"
 _TXN_VERSION = "spark.databricks.delta.write.txnVersion"
+_EMPTY_COMMITS = "spark.databricks.delta.skipRecordingEmptyCommits"
 _SHARED_SESSION_LOCK = threading.Lock()
 _LOG_FILE = re.compile(r"^(\d{20})\.json$")
 
@@ -91,7 +92,7 @@ class Target:
 
         session = spark or self.spark
         if not self.exists():
-            raise DeltaOperationError(f"table {self.name!r}: no Delta table at {self.location}")
+            raise TableNotFoundError(f"table {self.name!r}: no Delta table at {self.location}")
         if self.by_name:
             return DeltaTable.forName(session, self.location)
         return DeltaTable.forPath(session, self.location)
@@ -180,16 +181,28 @@ class Target:
         """A session whose commits carry ``tags`` as userMetadata (MERGE reads it only there).
 
         With a transaction, its commits are also idempotent (Delta's SQL-level txn settings).
+        When the tags record consumed source versions, a MERGE that changes no row still
+        commits, so that the versions are recorded (Delta skips empty commits otherwise).
         """
         settings: dict[str, str] = {}
         if any(v is not None for v in tags.values()):
             settings[_USER_METADATA] = metadata_json(tags)
+        if tags.get("medallion_consumed"):
+            settings[_EMPTY_COMMITS] = "false"
         if transaction is not None:
             settings[_TXN_APP_ID] = transaction.app_id
             settings[_TXN_VERSION] = str(transaction.version)
         if not settings:
             return contextlib.nullcontext(self.spark)
         return session_with(self.spark, settings)
+
+
+class HasTarget:
+    """A class whose operations work on a :class:`Target` (the mixins of ``DeltaOps``)."""
+
+    @property
+    def _target(self) -> Target:
+        raise NotImplementedError
 
 
 def metadata_json(tags: Mapping[str, Any]) -> str:

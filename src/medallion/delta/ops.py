@@ -10,26 +10,24 @@ Example:
     >>> ops = DeltaOps.of(spark, customers, lakehouse)
     >>> ops.merge(spark.createDataFrame([("c1", "gold")], "id STRING, tier STRING")).rows_inserted
     1
-    >>> changed = spark.createDataFrame([("c1", "platinum")], "id STRING, tier STRING")
-    >>> ops.merge(changed).rows_updated
-    1
-    >>> ops.read(version=1).collect()
-    [Row(id='c1', tier='gold')]
-    >>> [c.operation for c in ops.history()]
-    ['MERGE', 'MERGE', 'CREATE TABLE']
+    >>> ops.merge(spark.createDataFrame([("c1", "platinum")], "id STRING, tier STRING")).version
+    2
+    >>> ops.read(version=1).collect(), [c.operation for c in ops.history()]
+    ([Row(id='c1', tier='gold')], ['MERGE', 'MERGE', 'CREATE TABLE'])
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from medallion.delta import changes, history, maintenance, merge, scd2, write
+from medallion.delta import changes, merge, scd2
 from medallion.delta._target import Target
-from medallion.delta.changes import Increment, consumed_tags
-from medallion.delta.maintenance import SAFE_RETENTION_HOURS
+from medallion.delta.history import HistoryOps
+from medallion.delta.maintenance import SAFE_RETENTION_HOURS, MaintenanceOps
+from medallion.delta.policy import write_by_policy
 from medallion.delta.results import (
     Commit,
     Diff,
@@ -41,35 +39,37 @@ from medallion.delta.results import (
     VacuumResult,
     WriteResult,
 )
-from medallion.errors import DeltaOperationError
-from medallion.layers import WriteMode
+from medallion.errors import DeltaOperationError, TableDefinitionError
+from medallion.policies import (
+    SCD2,
+    Append,
+    DeleteAction,
+    Merge,
+    WriteMode,
+    WritePolicy,
+    as_policy,
+)
 from medallion.table import Table, resolve_root
 
 if TYPE_CHECKING:
-    from delta.tables import DeltaTable
     from pyspark.sql import DataFrame, SparkSession
-    from pyspark.sql import types as T
 
-    from medallion._typing import SchemaLike
-    from medallion.schema import SchemaChange
 
 __all__ = [
     "SAFE_RETENTION_HOURS",
     "Commit",
     "DeltaOps",
     "Diff",
-    "Increment",
     "MergeResult",
     "OptimizeResult",
     "RetryPolicy",
     "TableDetail",
     "Transaction",
     "VacuumResult",
-    "consumed_tags",
 ]
 
 
-class DeltaOps:
+class DeltaOps(HistoryOps, MaintenanceOps):
     """Typed operations on one Delta table.
 
     History and time travel, MERGE and SCD2, schema evolution, incremental reads and
@@ -165,6 +165,16 @@ class DeltaOps:
     def __repr__(self) -> str:
         return f"DeltaOps({self.name!r}, location={self.location!r})"
 
+    def _policy(self, given: WritePolicy | WriteMode | str | None) -> WritePolicy:
+        """A write policy from what a caller gave: a policy, a mode, or nothing."""
+        if given is None:
+            return self.table.write if self.table is not None else Append()
+        keys = self.table.primary_keys if self.table is not None else ()
+        try:
+            return as_policy(given, keys)
+        except TableDefinitionError as exc:
+            raise DeltaOperationError(f"table {self.name!r}: {exc}") from exc
+
     @property
     def _target(self) -> Target:
         return Target(
@@ -176,183 +186,26 @@ class DeltaOps:
             retry=self.retry,
         )
 
-    def exists(self) -> bool:
-        """Whether the Delta table exists.
-
-        Example:
-            >>> ops = DeltaOps.of(spark, f"{lakehouse}/events")
-            >>> ops.exists()
-            False
-            >>> spark.range(3).write.format("delta").save(ops.location)
-            >>> ops.exists()
-            True
-        """
-        return self._target.exists()
-
-    def delta_table(self, spark: SparkSession | None = None) -> DeltaTable:
-        """The delta-spark ``DeltaTable`` behind these operations.
-
-        Args:
-            spark: The session to bind it to; defaults to :attr:`spark`.
-
-        Returns:
-            The ``DeltaTable``.
-
-        Raises:
-            DeltaOperationError: There is no Delta table there.
-
-        Example:
-            >>> path = f"{lakehouse}/events"
-            >>> spark.range(3).write.format("delta").save(path)
-            >>> ops = DeltaOps.of(spark, path)
-            >>> ops.delta_table().toDF().count()
-            3
-        """
-        return self._target.delta_table(spark)
-
-    def history(self, limit: int | None = None) -> list[Commit]:
-        """The table's commits, newest first.
-
-        Args:
-            limit: At most this many commits.
-
-        Returns:
-            The commits.
-
-        Example:
-            >>> ops = DeltaOps.of(spark, f"{lakehouse}/events")
-            >>> _ = ops.write(spark.range(3), run_id="nightly-7")
-            >>> [(c.version, c.operation, c.run_id) for c in ops.history()]
-            [(0, 'WRITE', 'nightly-7')]
-        """
-        return self._target.history(limit)
-
-    def version(self) -> int:
-        """The current version of the table.
-
-        For a local table this lists its ``_delta_log`` folder (milliseconds); otherwise it asks
-        Delta for the latest commit.
-
-        Example:
-            >>> path = f"{lakehouse}/events"
-            >>> spark.range(3).write.format("delta").save(path)
-            >>> ops = DeltaOps.of(spark, path)
-            >>> ops.version()
-            0
-        """
-        return self._target.version()
-
-    def last_commit(self) -> Commit:
-        """The latest commit.
-
-        Example:
-            >>> path = f"{lakehouse}/events"
-            >>> spark.range(3).write.format("delta").save(path)
-            >>> ops = DeltaOps.of(spark, path)
-            >>> commit = ops.last_commit()
-            >>> commit.version, commit.operation, commit.metrics["numOutputRows"]
-            (0, 'WRITE', 3)
-        """
-        return self._target.last_commit()
-
-    def read(
-        self, *, version: int | None = None, timestamp: str | dt.datetime | None = None
-    ) -> DataFrame:
-        """Read the table: current, or as of a version or a timestamp (time travel).
-
-        Args:
-            version: Read this version.
-            timestamp: Read the version current at this time: a datetime (naive means the
-                process's local time, aware ones are converted), or a string such as
-                ``"2026-01-31 12:00:00"`` in the Spark session's time zone.
-
-        Returns:
-            The rows.
-
-        Raises:
-            DeltaOperationError: Both a version and a timestamp were given, or the version does
-                not exist.
-
-        Example:
-            >>> path = f"{lakehouse}/events"
-            >>> spark.range(3).write.format("delta").save(path)
-            >>> ops = DeltaOps.of(spark, path)
-            >>> ops.read().count(), ops.read(timestamp=ops.last_commit().timestamp).count()
-            (3, 3)
-        """
-        return history.read(self._target, version=version, timestamp=timestamp)
-
-    def restore(
-        self, *, version: int | None = None, timestamp: str | dt.datetime | None = None
-    ) -> Commit:
-        """Restore the table to an earlier version or timestamp (a new commit; history stays).
-
-        Args:
-            version: The version to restore.
-            timestamp: Restore the version current at this time.
-
-        Returns:
-            The RESTORE commit.
-
-        Raises:
-            DeltaOperationError: Neither or both were given, or the version does not exist.
-
-        Example:
-            ``ops.restore(version=3).operation`` is ``'RESTORE'``, and ``ops.read()`` then returns
-            version 3's rows. A RESTORE takes seconds even on a tiny table, so this example only
-            shows the argument check:
-
-            >>> ops = DeltaOps.of(spark, f"{lakehouse}/events")
-            >>> try:
-            ...     ops.restore(version=3, timestamp="2026-01-31 12:00:00")
-            ... except DeltaOperationError as exc:
-            ...     print(str(exc).split(": ")[-1])
-            restore needs exactly one of version or timestamp
-        """
-        return history.restore(self._target, version=version, timestamp=timestamp)
-
-    def diff(self, from_version: int, to_version: int | None = None) -> Diff:
-        """The rows added and removed between two versions, for audits.
-
-        Compares the two snapshots (``exceptAll`` both ways), so it needs no Change Data Feed
-        and counts duplicate rows correctly.
-
-        Args:
-            from_version: The earlier version.
-            to_version: The later version; the current one by default.
-
-        Returns:
-            The added and removed rows.
-
-        Example:
-            >>> path = f"{lakehouse}/events"
-            >>> spark.range(3).write.format("delta").save(path)
-            >>> ops = DeltaOps.of(spark, path)
-            >>> spark.range(1, 4).write.format("delta").mode("overwrite").save(path)
-            >>> ops.diff(0).added.collect()  # and .removed: [Row(id=0)]
-            [Row(id=3)]
-        """
-        return history.diff(self._target, from_version, to_version)
-
     def write(
         self,
         df: DataFrame,
-        mode: WriteMode | str | None = None,
+        mode: WritePolicy | WriteMode | str | None = None,
         *,
         run_id: str | None = None,
         tags: Mapping[str, Any] | None = None,
         transaction: Transaction | None = None,
     ) -> WriteResult:
-        """Append, overwrite or replace partitions, as one Delta commit (MERGE: see :meth:`merge`).
+        """Write rows by a write policy, as one Delta commit (conflicts are retried).
 
-        The table is created first if it is a medallion table with a schema. The data is
-        conformed to the stored schema; new columns are added when the table allows schema
-        evolution. Conflicts with concurrent writes are retried.
+        A medallion table is created first; the rows are conformed to its stored schema (new
+        columns only with schema evolution), and medallion's own columns are not written
+        unless the table stores them.
 
         Args:
             df: The rows.
-            mode: ``append``, ``overwrite``, ``replace_partitions`` or ``merge``; defaults to
-                the table's write mode (append for a bare path).
+            mode: A :data:`~medallion.WritePolicy` (``Merge(sequence_by=...)``), or a mode
+                (``"append"``, ``"overwrite"``, ``"replace_partitions"``, ``"merge"`` on the
+                table's keys); by default the table's policy (append for a bare path).
             run_id: Recorded in the commit's userMetadata.
             tags: More key-values for the commit's userMetadata.
             transaction: Write only if this transaction was not committed before (see
@@ -369,82 +222,74 @@ class DeltaOps:
             >>> result.version, result.mode.value, result.rows_inserted
             (1, 'overwrite', 2)
         """
-        chosen = (
-            WriteMode(mode)
-            if mode is not None
-            else (self.table.effective_write_mode if self.table is not None else WriteMode.APPEND)
-        )
-        if chosen is WriteMode.MERGE:
-            return self.merge(df, run_id=run_id, tags=tags, transaction=transaction)
-        return write.write(
-            self._target, df, chosen, run_id=run_id, tags=tags, transaction=transaction
+        return write_by_policy(
+            self._target,
+            df,
+            self._policy(mode),
+            run_id=run_id,
+            tags=tags,
+            transaction=transaction,
         )
 
     def merge(
         self,
         source: DataFrame,
-        keys: Sequence[str] | None = None,
+        keys: str | Sequence[str] | None = None,
         *,
-        order_by: str | Sequence[str] | None = None,
+        sequence_by: str | Sequence[str] = (),
         delete_when: str | None = None,
         only_changed: bool = True,
         run_id: str | None = None,
         tags: Mapping[str, Any] | None = None,
         transaction: Transaction | None = None,
     ) -> MergeResult:
-        """Upsert ``source`` into the table on its keys.
+        """Upsert ``source`` into the table on its keys: :class:`~medallion.Merge`, at once.
 
-        Before merging, rows with a null key are dropped (they could never match) and the
-        source is de-duplicated on the keys: the latest row by ``order_by`` wins, ties broken by
-        the other columns, so a MERGE never fails on duplicate keys and always picks the same
-        row. Matched rows are updated only when a value differs (``only_changed``), so
-        identical rows are not rewritten; ``delete_when`` deletes matched rows instead. A
-        missing table is created from the source. New columns are added when the table allows
-        schema evolution.
+        Null keys are dropped; each key keeps its latest row (``sequence_by``, then where the
+        row came from: see :class:`~medallion.Merge`); matched rows are updated only when a
+        value differs. A missing table is created from the source.
 
         Args:
             source: The new and changed rows.
             keys: The key columns; defaults to the table's primary keys.
-            order_by: Column(s) whose greatest value marks the latest row of a key.
-            delete_when: A SQL condition over the source row (columns as ``s.<name>``) that
-                deletes the matched target row, e.g. ``"s.op = 'D'"``. A source row meeting it
-                is never inserted. It may use source columns the table does not have (a change
-                feed's ``op``): they are not written.
+            sequence_by: Column(s) whose greatest values mark the latest row of a key.
+            delete_when: A SQL condition over a source row (``"op = 'D'"``) that deletes its
+                key's row; such a row is never inserted. Its columns need not be stored.
             only_changed: Update a matched row only if one of its values differs.
             run_id: Recorded in the commit's userMetadata.
             tags: More key-values for the commit's userMetadata.
-            transaction: MERGE only if this transaction was not committed before (see
-                :class:`Transaction`); a skipped MERGE returns a version of ``None``.
+            transaction: MERGE only if this transaction was not committed before.
 
         Returns:
-            The rows inserted, updated and deleted, and what de-duplication removed.
+            The rows inserted, updated and deleted, and what preparing the source removed.
 
         Raises:
-            DeltaOperationError: No keys were given and the table has none.
+            DuplicateKeyError: Rows of a key tie on every ordering column, with different
+                values.
             SchemaEvolutionError: The source does not fit the table's schema.
             ConcurrentWriteError: It kept conflicting with concurrent writes.
 
         Example:
-            The latest row of a key wins, and a row with a null key is dropped:
-
             >>> ops = DeltaOps.of(spark, f"{lakehouse}/customers")
             >>> rows = spark.createDataFrame(
             ...     [("c1", 1, "gold"), ("c1", 2, "platinum"), (None, 1, "silver")],
             ...     "id STRING, seq INT, tier STRING",
             ... )
-            >>> result = ops.merge(rows, keys=["id"], order_by="seq")
+            >>> result = ops.merge(rows, keys="id", sequence_by="seq")
             >>> result.rows_inserted, result.duplicates_removed, result.null_keys_dropped
             (1, 1, 1)
             >>> ops.read().collect()
             [Row(id='c1', seq=2, tier='platinum')]
         """
+        policy = self._policy(Merge(keys or (), sequence_by, delete_when, only_changed))
+        assert isinstance(policy, Merge)
         return merge.merge(
             self._target,
             source,
-            keys,
-            order_by=order_by,
-            delete_when=delete_when,
-            only_changed=only_changed,
+            policy.keys,
+            sequence_by=policy.sequence_by,
+            delete_when=policy.delete_when,
+            only_changed=policy.only_changed,
             run_id=run_id,
             tags=tags,
             transaction=transaction,
@@ -453,48 +298,51 @@ class DeltaOps:
     def merge_scd2(
         self,
         source: DataFrame,
-        keys: Sequence[str] | None = None,
+        keys: str | Sequence[str] | None = None,
         *,
-        tracked: Sequence[str] | None = None,
+        tracked: str | Sequence[str] | None = None,
+        in_place: str | Sequence[str] = (),
         effective_at: str | dt.datetime | None = None,
+        delete_when: str | None = None,
+        on_delete: DeleteAction | str = DeleteAction.CLOSE,
         valid_from: str = "valid_from",
         valid_to: str = "valid_to",
         is_current: str = "is_current",
         run_id: str | None = None,
         tags: Mapping[str, Any] | None = None,
     ) -> MergeResult:
-        """Merge a dimension as a slowly changing dimension of type 2.
+        """Merge a dimension as a slowly changing dimension of type 2: :class:`~medallion.SCD2`.
 
-        A key seen for the first time gets a current row. When a tracked column of a key
-        changes, its current row is closed (``valid_to`` set, ``is_current`` false) and a new
-        current row is inserted, both in one commit. An unchanged key makes no new version;
-        a change in an untracked column updates the current row in place (type 1).
+        A tracked column's change closes the key's current row and inserts the new version, in
+        one commit; an in-place column's change updates the current row.
 
         Args:
-            source: One row per key (the latest is kept if there are several), without the
-                SCD2 columns.
+            source: The new versions, without the SCD2 columns.
             keys: The business keys; defaults to the table's primary keys minus ``valid_from``.
-            tracked: The columns whose changes make a new version; defaults to every non-key
-                column.
-            effective_at: When the source's values took effect: the name of a source column,
-                a datetime, or ``None`` for now.
-            valid_from: The name of the table's column that opens a version.
-            valid_to: The name of the column that closes it (null while current).
-            is_current: The name of the boolean column that marks current rows.
+            tracked: The columns whose changes make a new version (default: the others).
+            in_place: The columns updated on the current row (default, with ``tracked``: the
+                others).
+            effective_at: When the values took effect: a source column, a datetime, or
+                ``None`` for now.
+            delete_when: A SQL condition over a source row meaning its key was deleted.
+            on_delete: ``"close"`` the deleted key's current row, or ``"ignore"`` the row.
+            valid_from: The column that opens a version.
+            valid_to: The column that closes it (null while current).
+            is_current: The boolean column that marks current rows.
             run_id: Recorded in the commit's userMetadata.
             tags: More key-values for the commit's userMetadata.
 
         Returns:
-            ``rows_inserted`` counts new keys and new versions, ``rows_updated`` closed versions
-            and in-place updates.
+            ``rows_inserted``: new keys and versions; ``rows_updated``: closed rows and in-place
+            updates.
 
         Example:
             >>> from datetime import datetime
             >>> dim = DeltaOps.of(spark, f"{lakehouse}/dim_customer")
             >>> def tier(value):
             ...     return spark.createDataFrame([("c1", value)], "id STRING, tier STRING")
-            >>> _ = dim.merge_scd2(tier("gold"), keys=["id"], effective_at=datetime(2026, 1, 1))
-            >>> result = dim.merge_scd2(tier("platinum"), keys=["id"],
+            >>> _ = dim.merge_scd2(tier("gold"), keys="id", effective_at=datetime(2026, 1, 1))
+            >>> result = dim.merge_scd2(tier("platinum"), keys="id",
             ...                         effective_at=datetime(2026, 2, 1))
             >>> result.rows_inserted, result.rows_updated
             (1, 1)
@@ -502,124 +350,26 @@ class DeltaOps:
             >>> [(r.tier, r.valid_to, r.is_current) for r in rows]
             [('gold', datetime.datetime(2026, 2, 1, 0, 0), False), ('platinum', None, True)]
         """
+        column = effective_at if isinstance(effective_at, str) else None
+        policy = SCD2(
+            keys or (),
+            tracked,
+            in_place,
+            column,
+            delete_when,
+            on_delete,
+            valid_from,
+            valid_to,
+            is_current,
+        )
         return scd2.merge_scd2(
             self._target,
             source,
-            keys,
-            tracked=tracked,
-            effective_at=effective_at,
-            valid_from=valid_from,
-            valid_to=valid_to,
-            is_current=is_current,
+            policy,
+            load_time=effective_at if isinstance(effective_at, dt.datetime) else None,
             run_id=run_id,
             tags=tags,
         )
-
-    def schema(self) -> T.StructType:
-        """The table's current schema.
-
-        Example:
-            >>> path = f"{lakehouse}/events"
-            >>> spark.range(3).write.format("delta").save(path)
-            >>> ops = DeltaOps.of(spark, path)
-            >>> ops.schema().simpleString()
-            'struct<id:bigint>'
-        """
-        return maintenance.schema(self._target)
-
-    def schema_changes(self, df: DataFrame) -> tuple[SchemaChange, ...]:
-        """How ``df``'s schema differs from the table's stored schema.
-
-        See :func:`medallion.schema.schema_changes`.
-
-        Args:
-            df: The data that would be written.
-
-        Returns:
-            Every difference, compatible or not.
-
-        Example:
-            >>> path = f"{lakehouse}/events"
-            >>> spark.range(3).write.format("delta").save(path)
-            >>> ops = DeltaOps.of(spark, path)
-            >>> incoming = spark.createDataFrame([(1, "click")], "id INT, kind STRING")
-            >>> [str(change) for change in ops.schema_changes(incoming)]
-            ["column 'id' widens from int to bigint", "column 'kind' (string) is new"]
-        """
-        return maintenance.changes_of_schema(self._target, df)
-
-    def add_columns(self, columns: SchemaLike) -> T.StructType:
-        """Add columns to the table (an explicit schema change; existing rows get null).
-
-        Args:
-            columns: The new columns, as a ``StructType`` or DDL (``"channel STRING"``).
-
-        Returns:
-            The table's schema afterwards.
-
-        Raises:
-            SchemaEvolutionError: A column already exists.
-
-        Example:
-            >>> path = f"{lakehouse}/events"
-            >>> spark.range(3).write.format("delta").save(path)
-            >>> ops = DeltaOps.of(spark, path)
-            >>> ops.add_columns("channel STRING").simpleString()
-            'struct<id:bigint,channel:string>'
-        """
-        return maintenance.add_columns(self._target, columns)
-
-    def enable_change_data_feed(self) -> None:
-        """Record row-level changes from now on (``delta.enableChangeDataFeed``).
-
-        Example:
-            >>> path = f"{lakehouse}/events"
-            >>> spark.range(3).write.format("delta").save(path)
-            >>> ops = DeltaOps.of(spark, path)
-            >>> ops.enable_change_data_feed()
-            >>> ops.change_data_feed_enabled()
-            True
-        """
-        maintenance.set_properties(self._target, {"delta.enableChangeDataFeed": "true"})
-
-    def set_properties(self, properties: Mapping[str, str]) -> None:
-        """Set table properties.
-
-        Args:
-            properties: The properties to set.
-
-        Example:
-            >>> path = f"{lakehouse}/events"
-            >>> spark.range(3).write.format("delta").save(path)
-            >>> ops = DeltaOps.of(spark, path)
-            >>> ops.set_properties({"delta.appendOnly": "true"})
-            >>> ops.properties()["delta.appendOnly"]
-            'true'
-        """
-        maintenance.set_properties(self._target, properties)
-
-    def properties(self) -> Mapping[str, str]:
-        """The table's properties.
-
-        Example:
-            >>> path = f"{lakehouse}/events"
-            >>> spark.range(3).write.format("delta").option("delta.appendOnly", "true").save(path)
-            >>> DeltaOps.of(spark, path).properties()["delta.appendOnly"]
-            'true'
-        """
-        return maintenance.properties(self._target)
-
-    def change_data_feed_enabled(self) -> bool:
-        """Whether the table records its row-level changes.
-
-        Example:
-            >>> path = f"{lakehouse}/events"
-            >>> spark.range(3).write.format("delta").save(path)
-            >>> ops = DeltaOps.of(spark, path)
-            >>> ops.change_data_feed_enabled()
-            False
-        """
-        return maintenance.change_data_feed_enabled(self._target)
 
     def changes(self, from_version: int, to_version: int | None = None) -> DataFrame:
         """The Change Data Feed between two versions (inclusive).
@@ -644,122 +394,3 @@ class DeltaOps:
             [(0, 'insert', 0), (1, 'insert', 0)]
         """
         return changes.changes(self._target, from_version, to_version)
-
-    def consumed_version(self, consumer: str) -> int | None:
-        """The last source version ``consumer`` recorded in this table's current state.
-
-        Read from the commit tags of :class:`Increment` writes, following RESTOREs: after the
-        table is restored to an earlier version, the consumer's position is the one that
-        version had.
-
-        Args:
-            consumer: The consumer's name.
-
-        Returns:
-            The version, or ``None`` if the consumer never wrote here.
-
-        Example:
-            >>> sales = DeltaOps.of(spark, f"{lakehouse}/sales")
-            >>> _ = sales.write(spark.range(3), tags={"medallion_consumed": {"orders->sales": 4}})
-            >>> sales.consumed_version("orders->sales"), sales.consumed_version("items->sales")
-            (4, None)
-        """
-        return changes.consumed_version(self._target, consumer)
-
-    def increment(self, consumer: str, target: DeltaOps) -> Increment:
-        """What ``consumer`` has not processed yet of this table, given what ``target`` records.
-
-        On the consumer's first run this is the whole table at its current version; after that
-        the Change Data Feed since the version recorded in ``target`` (so the source must have
-        the Change Data Feed enabled from that version on).
-
-        Args:
-            consumer: A name unique to the reader (``"silver.orders"``, say).
-            target: The table the consumer writes, where its progress is recorded.
-
-        Returns:
-            The increment; :attr:`Increment.is_empty` when there is nothing new.
-
-        Example:
-            >>> orders = DeltaOps.of(spark, f"{lakehouse}/orders")
-            >>> sales = DeltaOps.of(spark, f"{lakehouse}/sales")
-            >>> spark.range(3).write.format("delta").save(orders.location)
-            >>> first = orders.increment("orders->sales", sales)
-            >>> first.from_version, first.to_version, first.rows.count()
-            (None, 0, 3)
-            >>> _ = sales.write(first.rows, tags=first.tags)
-            >>> orders.increment("orders->sales", sales).is_empty
-            True
-        """
-        return changes.increment(self._target, consumer, target._target)
-
-    def detail(self) -> TableDetail:
-        """The table's version, files, size, partitioning and properties.
-
-        Example:
-            >>> path = f"{lakehouse}/events"
-            >>> spark.range(3).write.format("delta").save(path)
-            >>> ops = DeltaOps.of(spark, path)
-            >>> detail = ops.detail()
-            >>> detail.version, detail.num_files > 0, detail.partition_columns
-            (0, True, ())
-        """
-        return maintenance.detail(self._target)
-
-    def optimize(
-        self, where: str | None = None, zorder_by: Iterable[str] | None = None
-    ) -> OptimizeResult:
-        """Compact small files, and Z-order them by the table's declared columns.
-
-        Args:
-            where: A predicate on partition columns limiting the files compacted.
-            zorder_by: Columns to Z-order by; defaults to the table's ``zorder_by`` (none: plain
-                compaction).
-
-        Returns:
-            The files added and removed.
-
-        Example:
-            >>> path = f"{lakehouse}/events"
-            >>> spark.range(0, 4, numPartitions=4).write.format("delta").save(path)  # 4 files
-            >>> result = DeltaOps.of(spark, path).optimize()
-            >>> result.version, result.files_removed, result.files_added
-            (1, 4, 1)
-        """
-        return maintenance.optimize(self._target, where, zorder_by)
-
-    def vacuum(
-        self,
-        retention_hours: float = SAFE_RETENTION_HOURS,
-        *,
-        force: bool = False,
-        dry_run: bool = False,
-    ) -> VacuumResult:
-        """Delete files no longer needed by versions newer than the retention.
-
-        A retention under 168 hours (7 days) is refused unless ``force=True``: it can delete
-        files that running readers or time travel still need.
-
-        Args:
-            retention_hours: Keep files needed by the versions of this many past hours.
-            force: Allow a retention under the safe minimum.
-            dry_run: Only count the files that would be deleted.
-
-        Returns:
-            The number of files deleted (or that would be).
-
-        Raises:
-            DeltaOperationError: The retention is below the safe minimum without ``force``.
-
-        Example:
-            >>> path = f"{lakehouse}/events"
-            >>> spark.range(3).write.format("delta").save(path)
-            >>> ops = DeltaOps.of(spark, path)
-            >>> ops.vacuum(dry_run=True)
-            VacuumResult(retention_hours=168.0, files_deleted=0, dry_run=True)
-            >>> ops.vacuum(24)  # doctest: +ELLIPSIS
-            Traceback (most recent call last):
-            ...
-            medallion.errors.DeltaOperationError: table '...': a VACUUM retention of 24 hours ...
-        """
-        return maintenance.vacuum(self._target, retention_hours, force=force, dry_run=dry_run)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from medallion.errors import DeltaOperationError
-from medallion.layers import WriteMode
+from medallion.policies import WriteMode
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -192,7 +192,7 @@ class WriteResult:
     """
 
     table: str
-    mode: WriteMode
+    mode: WriteMode = attrs.field(converter=WriteMode)
     version: int | None
     rows_inserted: int = 0
     rows_updated: int = 0

@@ -1,9 +1,11 @@
 """SCD type 2: a dimension that keeps every version of a key, with validity times.
 
 A key seen for the first time gets a current row. When a tracked column of a key changes, its
-current row is closed (``valid_to`` set, ``is_current`` false) and a new current row is
-inserted, both in one commit; a change in an untracked column updates the current row in
-place. The public entry point is :meth:`DeltaOps.merge_scd2 <medallion.DeltaOps.merge_scd2>`.
+current row is closed (``valid_to`` set to the new version's effective time, ``is_current``
+false) and the new version inserted as current, both in one commit; a change in an in-place
+column updates the current row (type 1). A source row meeting the delete condition closes
+the key's current row (or is ignored). The public entry point is
+:meth:`DeltaOps.merge_scd2 <medallion.DeltaOps.merge_scd2>`.
 """
 
 from __future__ import annotations
@@ -12,146 +14,168 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import attrs
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
 from medallion.delta._target import Target
-from medallion.delta.merge import deduplicate, differs, merge_outcome, merge_result, source_counts
-from medallion.delta.results import MergeResult
-from medallion.delta.write import conformed, write
+from medallion.delta.merge import DELETE_FLAG, differs, merge_result, prepare
+from medallion.delta.results import MergeResult, Transaction
+from medallion.delta.write import committed, quote, write
 from medallion.errors import DeltaOperationError, SchemaError
-from medallion.layers import WriteMode
+from medallion.policies import SCD2, DeleteAction, WriteMode
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 __all__: list[str] = []
 
+_MERGE_KEY = "__medallion_key_{}"
+
 
 def merge_scd2(
     target: Target,
     source: DataFrame,
-    keys: Sequence[str] | None = None,
+    policy: SCD2,
     *,
-    tracked: Sequence[str] | None = None,
-    effective_at: str | dt.datetime | None = None,
-    valid_from: str = "valid_from",
-    valid_to: str = "valid_to",
-    is_current: str = "is_current",
+    load_time: dt.datetime | None = None,
     run_id: str | None = None,
     tags: Mapping[str, Any] | None = None,
+    transaction: Transaction | None = None,
 ) -> MergeResult:
-    """Merge ``source`` (one row per key) as an SCD type 2 dimension; see ``DeltaOps.merge_scd2``.
+    """Merge ``source`` as an SCD type 2 dimension by ``policy``; see ``DeltaOps.merge_scd2``.
+
+    Args:
+        target: The dimension.
+        source: The new versions (several of a key: its latest is merged).
+        policy: Keys, tracked and in-place columns, effective time, deletes, column names.
+        load_time: The effective time of rows when the policy names no column (the run's
+            start); the current time when ``None``.
+        run_id: Recorded in the commit's userMetadata.
+        tags: More key-values for the commit's userMetadata.
+        transaction: MERGE only if this transaction was not committed before.
 
     Raises:
         DeltaOperationError: No keys were given and the table has none besides ``valid_from``.
-        SchemaError: ``effective_at`` or a tracked column is not a source column.
+        SchemaError: The effective-time column or a tracked column is not a source column.
     """
-    scd = (valid_from, valid_to, is_current)
-    key_columns = (
-        tuple(keys)
-        if keys is not None
-        else tuple(
-            k
-            for k in (target.table.primary_keys if target.table is not None else ())
-            if k not in scd
-        )
+    scd = policy.scd_columns
+    keys = policy.keys or tuple(
+        k for k in (target.table.primary_keys if target.table else ()) if k not in scd
     )
-    if not key_columns:
+    if not keys:
         raise DeltaOperationError(f"table {target.name!r}: an SCD2 merge needs key columns")
-    effective_column = (
-        effective_at
-        if isinstance(effective_at, str) and effective_at in source.columns
-        else None
-    )
-    if effective_column is not None:
-        effective = F.col(f"`{effective_column}`").cast("timestamp")
-    elif isinstance(effective_at, dt.datetime):
-        effective = F.lit(effective_at).cast("timestamp")
-    elif effective_at is None:
-        effective = F.current_timestamp()
+    if policy.effective_at is not None and policy.effective_at not in source.columns:
+        raise SchemaError(
+            f"table {target.name!r}: effective_at {policy.effective_at!r} is not a source column"
+        )
+    effective: Column
+    if policy.effective_at is not None:
+        effective = F.col(quote(policy.effective_at)).cast("timestamp")
+    elif load_time is not None:
+        # A naive time is UTC (how medallion records times); PySpark would read it as local.
+        aware = load_time if load_time.tzinfo else load_time.replace(tzinfo=dt.timezone.utc)
+        effective = F.lit(aware).cast("timestamp")
     else:
-        raise SchemaError(
-            f"table {target.name!r}: effective_at {effective_at!r} is not a source column"
-        )
-    attributes = [c for c in source.columns if c not in key_columns and c not in scd]
-    changing = list(tracked) if tracked is not None else attributes
-    unknown = [c for c in changing if c not in attributes]
-    if unknown:
-        raise SchemaError(
-            f"table {target.name!r}: tracked column(s) {', '.join(unknown)} are not source "
-            "columns"
-        )
-    in_place = [c for c in attributes if c not in changing]
-    counts = source_counts(source, key_columns)
-    latest = deduplicate(
-        source, key_columns, [effective_column] if effective_column else []
-    ).withColumn("__medallion_effective", effective)
-    rows = latest.select(
-        *[F.col(f"`{c}`") for c in source.columns if c not in scd],
-        F.col("__medallion_effective").alias(valid_from),
-        F.lit(None).cast("timestamp").alias(valid_to),
-        F.lit(True).alias(is_current),
+        effective = F.current_timestamp()
+    versions = source.drop(*[c for c in scd if c in source.columns]).select(
+        "*",
+        effective.alias(policy.valid_from),
+        F.lit(None).cast("timestamp").alias(policy.valid_to),
+        F.lit(True).alias(policy.is_current),
     )
-    target.create()
+    prepared = prepare(
+        target,
+        versions,
+        keys,
+        sequence_by=[policy.valid_from],
+        delete_when=policy.delete_when,
+        uses=policy.columns(),
+    )
+    attributes = [c for c in prepared.written if c not in keys and c not in scd]
+    tracked = _tracked(target, policy, attributes)
+    in_place = list(policy.in_place) or (
+        [c for c in attributes if c not in tracked] if policy.tracked is not None else []
+    )
+    rows = prepared.rows
+    flagged = DELETE_FLAG in rows.columns
+    if flagged and policy.on_delete is DeleteAction.IGNORE:
+        rows = rows.where(~F.col(DELETE_FLAG))
+    if not flagged:
+        rows = rows.withColumn(DELETE_FLAG, F.lit(False))
     if not target.exists():
-        first = write(target, rows, WriteMode.APPEND, run_id=run_id, tags=tags)
-        return merge_result(first, first.rows_inserted, counts)
-    data, evolves = conformed(target, rows, target.stored_schema())
+        first = write(
+            target,
+            rows.where(~F.col(DELETE_FLAG)).select(*[quote(c) for c in prepared.written]),
+            WriteMode.APPEND,
+            run_id=run_id,
+            tags=tags,
+            transaction=transaction,
+        )
+        return merge_result(first, prepared, WriteMode.SCD2)
     before = target.version()
-    merge_keys = [f"__medallion_key_{i}" for i in range(len(key_columns))]
+    merge_keys = [_MERGE_KEY.format(i) for i in range(len(keys))]
 
     def attempt(session: SparkSession) -> None:
-        current = target.delta_table(session).toDF().where(F.col(f"`{is_current}`"))
+        table = target.delta_table(session)
+        current = table.toDF().where(F.col(quote(policy.is_current)))
+        on_keys = [F.col(f"s.{quote(k)}") == F.col(f"t.{quote(k)}") for k in keys]
         changed = (
-            data.alias("s")
-            .join(
-                current.alias("t"),
-                [F.col(f"s.`{k}`") == F.col(f"t.`{k}`") for k in key_columns],
-            )
-            .where(differs(changing) if changing else F.lit(False))
+            rows.where(~F.col(DELETE_FLAG))
+            .alias("s")
+            .join(current.alias("t"), on_keys)
+            .where(differs(tracked) if tracked else F.lit(False))
             .select("s.*")
         )
-        staged = data.select(
-            *[F.col(f"`{k}`").alias(m) for k, m in zip(key_columns, merge_keys, strict=True)],
-            "*",
+        staged = rows.select(
+            *[F.col(quote(k)).alias(m) for k, m in zip(keys, merge_keys, strict=True)], "*"
         ).unionByName(
             changed.select(
                 *[
-                    F.lit(None).cast(data.schema[k].dataType).alias(m)
-                    for k, m in zip(key_columns, merge_keys, strict=True)
+                    F.lit(None).cast(rows.schema[k].dataType).alias(m)
+                    for k, m in zip(keys, merge_keys, strict=True)
                 ],
                 "*",
             )
         )
         condition = " AND ".join(
-            [f"t.`{k}` = s.`{m}`" for k, m in zip(key_columns, merge_keys, strict=True)]
-            + [f"t.`{is_current}`"]
+            [f"t.{quote(k)} = s.{quote(m)}" for k, m in zip(keys, merge_keys, strict=True)]
+            + [f"t.{quote(policy.is_current)}"]
         )
-        builder = target.delta_table(session).alias("t").merge(staged.alias("s"), condition)
-        if changing:
-            close: dict[str, str | Column] = {
-                f"`{is_current}`": F.lit(False),
-                f"`{valid_to}`": F.col(f"s.`{valid_from}`"),
-            }
-            builder = builder.whenMatchedUpdate(condition=differs(changing), set=close)
+        builder = table.alias("t").merge(staged.alias("s"), condition)
+        close: dict[str, str | Column] = {
+            quote(policy.is_current): F.lit(False),
+            quote(policy.valid_to): F.col(f"s.{quote(policy.valid_from)}"),
+        }
+        closing = [f"s.{DELETE_FLAG}"] + ([f"({differs(tracked)})"] if tracked else [])
+        builder = builder.whenMatchedUpdate(condition=" OR ".join(closing), set=close)
         if in_place:
-            update: dict[str, str | Column] = {f"`{c}`": F.col(f"s.`{c}`") for c in in_place}
+            update: dict[str, str | Column] = {
+                quote(c): F.col(f"s.{quote(c)}") for c in in_place
+            }
             builder = builder.whenMatchedUpdate(condition=differs(in_place), set=update)
-        insert: dict[str, str | Column] = {f"`{c}`": F.col(f"s.`{c}`") for c in data.columns}
-        builder = builder.whenNotMatchedInsert(values=insert)
-        if evolves:
+        insert: dict[str, str | Column] = {
+            quote(c): F.col(f"s.{quote(c)}") for c in prepared.written
+        }
+        builder = builder.whenNotMatchedInsert(condition=f"NOT s.{DELETE_FLAG}", values=insert)
+        if prepared.evolves:
             builder = builder.withSchemaEvolution()
         builder.execute()
 
-    with target.tagged_session({"medallion_run_id": run_id, **(tags or {})}) as session:
+    tagged = {"medallion_run_id": run_id, **(tags or {})}
+    with target.tagged_session(tagged, transaction) as session:
         target.retrying("SCD2 MERGE", lambda: attempt(session))
-    outcome = merge_outcome(target, run_id, before, counts)
-    # The staged source holds changed keys twice (close + new version): count keys once.
-    return attrs.evolve(
-        outcome,
-        duplicates_removed=max(0, counts[0] - counts[1] - latest.count())
-        if outcome.version is not None
-        else 0,
-    )
+    result = committed(target, WriteMode.SCD2, run_id, before)[0]
+    return merge_result(result, prepared, WriteMode.SCD2)
+
+
+def _tracked(target: Target, policy: SCD2, attributes: Sequence[str]) -> list[str]:
+    """The columns whose change makes a new version: declared, else every other attribute."""
+    if policy.tracked is None:
+        return [c for c in attributes if c not in policy.in_place]
+    unknown = [c for c in policy.tracked if c not in attributes]
+    if unknown:
+        raise SchemaError(
+            f"table {target.name!r}: tracked column(s) {', '.join(unknown)} are not source "
+            "columns"
+        )
+    return list(policy.tracked)

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from medallion.columns import is_medallion_column
 from medallion.errors import SchemaEvolutionError
-from medallion.schema import schema_changes
+from medallion.schema import SchemaChangeKind, schema_changes
 from medallion.table import Table
 
 if TYPE_CHECKING:
@@ -150,13 +151,22 @@ def conform(
     kept = {name.lower() for name in passthrough}
     written = T.StructType([f for f in df.schema.fields if f.name.lower() not in kept])
     changes = schema_changes(schema, written, table.primary_keys)
+    # medallion's own columns are added whenever they are new (a bronze table made before
+    # one of them existed); any other new column only with schema evolution.
     refused = [
-        c for c in changes if not c.compatible or (c.kind == "added" and not table.schema_evolution)
+        c
+        for c in changes
+        if not c.compatible
+        or (
+            c.kind is SchemaChangeKind.ADDED
+            and not table.schema_evolution
+            and not is_medallion_column(c.column)
+        )
     ]
     if refused:
         hint = (
             " (declare the table with schema_evolution=True to add new columns)"
-            if all(c.kind == "added" for c in refused)
+            if all(c.kind is SchemaChangeKind.ADDED for c in refused)
             else ""
         )
         raise SchemaEvolutionError(
@@ -172,7 +182,7 @@ def conform(
         if source is None:
             columns.append(F.lit(None).cast(field.dataType).alias(field.name))
         elif source.dataType == field.dataType or not any(
-            c.column == field.name and c.kind == "widened" for c in changes
+            c.column == field.name and c.kind is SchemaChangeKind.WIDENED for c in changes
         ):
             columns.append(F.col(f"`{source.name}`").alias(field.name))
         else:

@@ -12,17 +12,23 @@ from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import types as T
 
+from medallion.columns import is_medallion_column
 from medallion.delta._target import Target, metadata_json
 from medallion.delta.results import Commit, Transaction, WriteResult
 from medallion.delta.tables import conform
 from medallion.errors import SchemaEvolutionError
-from medallion.layers import WriteMode
-from medallion.schema import schema_changes
+from medallion.policies import WriteMode
+from medallion.schema import SchemaChangeKind, schema_changes
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 __all__: list[str] = []
+
+
+def quote(name: str) -> str:
+    """A column name as a SQL identifier: in backticks, its own backticks doubled."""
+    return "`" + name.replace("`", "``") + "`"
 
 
 def write(
@@ -34,9 +40,17 @@ def write(
     tags: Mapping[str, Any] | None = None,
     transaction: Transaction | None = None,
 ) -> WriteResult:
-    """Append, overwrite or replace the partitions of ``df`` (not MERGE), as one commit."""
+    """Append, overwrite or replace the partitions of ``df`` (not MERGE), as one commit.
+
+    medallion's own columns (bronze, Kafka and change-feed metadata) that the table does not
+    store are not written.
+    """
     target.create()
-    data, evolves = conformed(target, df, target.stored_schema())
+    stored = target.stored_schema()
+    declared = target.table.storage_schema if target.table is not None else None
+    names = {n.lower() for known in (stored, declared) if known for n in known.fieldNames()}
+    unstored = [c for c in df.columns if is_medallion_column(c) and c.lower() not in names]
+    data, evolves = conformed(target, df.drop(*unstored), stored)
     existed = target.exists()
     before = target.version() if existed else None
     writer = data.write.format("delta")
@@ -128,7 +142,7 @@ def conformed(
                 + "; ".join(str(c) for c in refused),
                 tuple(refused),
             )
-        return df, any(c.kind == "added" for c in changes)
+        return df, any(c.kind is SchemaChangeKind.ADDED for c in changes)
     data = conform(df, target.table, stored, passthrough=passthrough)
     known = stored if stored is not None else target.table.storage_schema
     new = known is not None and len(data.columns) - len(passthrough) > len(known.fields)
