@@ -39,6 +39,7 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy --strict src examples benchmarks
+	$(VENV)/bin/lint-imports
 
 jars: setup
 	$(VENV)/bin/medallion jars fetch --dest jars

@@ -18,7 +18,6 @@ from medallion.delta import (
     Commit,
     DeltaOps,
     Diff,
-    Increment,
     MergeResult,
     OptimizeResult,
     RetryPolicy,
@@ -42,7 +41,7 @@ from medallion.errors import (
 from medallion.ingest import FileSource, IngestResult, ingest_files
 from medallion.io import WriteResult, create_table, read_table, write_table
 from medallion.lakehouse import Lakehouse
-from medallion.layers import Layer, LayerConventions, WriteMode
+from medallion.layers import Layer, LayerConventions
 from medallion.pipeline import (
     Pipeline,
     Plan,
@@ -52,6 +51,16 @@ from medallion.pipeline import (
     StepOutput,
     StepRun,
     StepStatus,
+)
+from medallion.policies import (
+    SCD2,
+    Append,
+    DeleteAction,
+    Merge,
+    Overwrite,
+    ReplacePartitions,
+    WriteMode,
+    WritePolicy,
 )
 from medallion.quality import (
     Action,
@@ -63,35 +72,43 @@ from medallion.quality import (
     evaluate,
     evaluate_table,
 )
+from medallion.runner.inputs import Changes, ChangesOf, changes
 from medallion.session import delta_builder, ensure_delta, spark_session
 from medallion.streaming import CheckedBatchWriter
 from medallion.table import METADATA_COLUMNS, Table
 
 __all__ = [
     "METADATA_COLUMNS",
+    "SCD2",
     "Action",
+    "Append",
+    "Changes",
+    "ChangesOf",
     "CheckedBatchWriter",
     "Commit",
     "ConcurrentWriteError",
     "CycleError",
+    "DeleteAction",
     "DeltaOperationError",
     "DeltaOps",
     "Diff",
     "FileSource",
-    "Increment",
     "IngestResult",
     "Lakehouse",
     "Layer",
     "LayerConventions",
     "MedallionError",
+    "Merge",
     "MergeResult",
     "OptimizeResult",
+    "Overwrite",
     "Pipeline",
     "PipelineError",
     "Plan",
     "QualityFailedError",
     "QualityResult",
     "QualityRule",
+    "ReplacePartitions",
     "RetryPolicy",
     "RuleDefinitionError",
     "RuleKind",
@@ -111,8 +128,10 @@ __all__ = [
     "Transaction",
     "VacuumResult",
     "WriteMode",
+    "WritePolicy",
     "WriteResult",
     "__version__",
+    "changes",
     "checks",
     "create_table",
     "delta_builder",

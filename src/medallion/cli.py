@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from medallion._version import __version__
-from medallion.errors import MedallionError, StepFailedError
+from medallion.errors import MedallionError, StepFailedError, TableNotFoundError
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -192,7 +192,7 @@ def _history(args: argparse.Namespace) -> int:
     location, _ = _resolve(args, args.table)
     ops = DeltaOps(_spark(args), location)
     if not ops.exists():
-        raise MedallionError(f"table {args.table!r}: no Delta table at {location}")
+        raise TableNotFoundError(f"table {args.table!r}: no Delta table at {location}")
     print(f"history of {args.table} ({location}):")
     for commit in ops.history(args.limit):
         run = f" run {commit.run_id}" if commit.run_id else ""

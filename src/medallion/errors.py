@@ -25,6 +25,8 @@ __all__ = [
     "CycleError",
     "DeltaNotConfiguredError",
     "DeltaOperationError",
+    "DuplicateKeyError",
+    "ExpectationError",
     "IngestError",
     "JarResolutionError",
     "MedallionError",
@@ -32,12 +34,16 @@ __all__ = [
     "PipelineDefinitionError",
     "PipelineError",
     "QualityFailedError",
+    "QueryFailedError",
     "RuleDefinitionError",
+    "RunNotFoundError",
     "SchemaError",
     "SchemaEvolutionError",
     "SessionError",
     "StepFailedError",
+    "StreamDefinitionError",
     "TableDefinitionError",
+    "TableNotFoundError",
     "UnknownStepError",
 ]
 
@@ -159,6 +165,40 @@ class DeltaOperationError(MedallionError, ValueError):
     """
 
 
+class TableNotFoundError(DeltaOperationError, LookupError):
+    """A table an operation needs has no Delta table at its location.
+
+    Example:
+        >>> from medallion import DeltaOps
+        >>> try:
+        ...     DeltaOps.of(spark, f"{lakehouse}/nothing").history()
+        ... except TableNotFoundError as exc:
+        ...     print(str(exc).replace(lakehouse, "<lake>"))
+        table '<lake>/nothing': no Delta table at <lake>/nothing
+    """
+
+
+class DuplicateKeyError(DeltaOperationError):
+    """Rows of one key tie on everything that orders them, with different values.
+
+    A MERGE keeps the latest row of each key: by the policy's ``sequence_by`` columns, then by
+    where the rows came from (medallion's source columns). When two rows of a key still tie
+    and differ, nothing says which is the latest, so nothing is written.
+
+    Attributes:
+        keys: A few of the keys concerned, as ``{column: value}`` mappings.
+
+    Example:
+        >>> error = DuplicateKeyError("table 'silver.orders': 2 keys tie", [{"id": "o1"}])
+        >>> isinstance(error, ValueError), error.keys
+        (True, [{'id': 'o1'}])
+    """
+
+    def __init__(self, message: str, keys: Any = ()) -> None:
+        super().__init__(message)
+        self.keys = list(keys)
+
+
 class QualityFailedError(MedallionError):
     """A ``fail`` quality rule failed, or too many rows were quarantined; nothing was written.
 
@@ -225,6 +265,37 @@ class IngestError(MedallionError):
         ... except IngestError as exc:
         ...     print(exc)
         unknown file format 'xml'; choose one of json, csv, parquet
+    """
+
+
+class ExpectationError(MedallionError, RuntimeError):
+    """Great Expectations did not give the results a suite's expectations call for.
+
+    Example:
+        >>> issubclass(ExpectationError, RuntimeError)
+        True
+    """
+
+
+class StreamDefinitionError(MedallionError, ValueError):
+    """A streaming source or writer was declared with invalid settings (topics, watermark).
+
+    Example:
+        >>> from medallion.streaming.kafka import KafkaSource
+        >>> try:
+        ...     KafkaSource("127.0.0.1:9092", [" "])
+        ... except StreamDefinitionError as exc:
+        ...     print(exc)
+        a KafkaSource needs at least one non-empty topic
+    """
+
+
+class QueryFailedError(MedallionError, RuntimeError):
+    """A streaming query stopped with an error.
+
+    Example:
+        >>> issubclass(QueryFailedError, RuntimeError)
+        True
     """
 
 
@@ -297,6 +368,26 @@ class UnknownStepError(PipelineError, KeyError):
 
     def __str__(self) -> str:
         # KeyError's str() quotes its argument; keep the message readable.
+        return str(self.args[0]) if self.args else ""
+
+
+class RunNotFoundError(PipelineError, LookupError):
+    """A run id that the lakehouse's run log does not hold.
+
+    Example:
+        >>> from medallion.runner.rollback import rollback_run
+        >>> from medallion import Pipeline, Table
+        >>> pipeline = Pipeline("numbers")
+        >>> _ = pipeline.step(Table("numbers", "gold"), name="n")(lambda ctx: ctx.spark.range(1))
+        >>> _ = pipeline.run(spark, lakehouse, run_id="first")
+        >>> try:
+        ...     rollback_run(spark, lakehouse, "second")
+        ... except RunNotFoundError as exc:
+        ...     print(str(exc).replace(lakehouse, "<lake>"))
+        run 'second' is not in the run log at <lake>/_medallion/runs
+    """
+
+    def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
 
 

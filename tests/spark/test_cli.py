@@ -18,14 +18,14 @@ PIPELINE = textwrap.dedent(
     """
     from pyspark.sql import functions as F
 
-    from medallion import Pipeline, Table
+    from medallion import Overwrite, Pipeline, Table
     from medallion.quality import checks
 
     SCORES = Table(
         "scores", "silver", schema="id BIGINT, score BIGINT", primary_keys="id",
         rules=[checks.in_range("score", 0, None)],
     )
-    BOARD = Table("board", "gold", schema="band STRING, players BIGINT", write_mode="overwrite")
+    BOARD = Table("board", "gold", schema="band STRING, players BIGINT", write=Overwrite())
     pipeline = Pipeline("game")
 
 

@@ -13,13 +13,14 @@ from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from medallion import DeltaOps, RetryPolicy, Table
+from medallion import Changes, DeltaOps, Lakehouse, RetryPolicy, Table
 from medallion.delta._target import Target
 from medallion.errors import (
     ConcurrentWriteError,
     DeltaOperationError,
     SchemaEvolutionError,
 )
+from medallion.runner import consumed_tags, read_changes
 
 SCHEMA = "id STRING NOT NULL, name STRING, amount DOUBLE"
 COLUMNS = ["id", "name", "amount"]
@@ -132,10 +133,10 @@ def test_merge_deduplicates_the_source_by_an_ordering_column(
         ],
         schema,
     )
-    result = ops.merge(source, order_by="updated_at")
+    result = ops.merge(source, sequence_by="updated_at")
     assert (result.source_rows, result.duplicates_removed, result.null_keys_dropped) == (5, 2, 1)
     assert result.rows_inserted == 2
-    again = ops.merge(source, order_by="updated_at")
+    again = ops.merge(source, sequence_by="updated_at")
     assert (again.rows_inserted, again.rows_updated, again.duplicates_removed) == (0, 0, 2)
     same(
         ops.read(),
@@ -292,33 +293,37 @@ RAW = Table(
 )
 
 
+def _upserts(found: Changes) -> DataFrame:
+    return found.upserts().select(*COLUMNS)
+
+
 def test_a_consumer_reads_only_what_it_has_not_processed(
     spark: SparkSession, lakehouse: str
 ) -> None:
+    lake = Lakehouse(spark, lakehouse)
     source = DeltaOps.of(spark, RAW, lakehouse)
     target = DeltaOps.of(spark, ITEMS, lakehouse)
     source.write(frame(spark, [("a", "apple", 1.0), ("b", "bread", 2.0)]), "append")
 
-    first = source.increment("silver.items", target)
-    assert first.from_version is None and not first.is_empty
-    target.merge(first.rows.select(*COLUMNS), tags=first.tags)
-    assert target.consumed_version("silver.items") == first.to_version
+    first = read_changes(lake, ITEMS, [RAW])["bronze.items"]
+    assert first.is_full and not first.is_empty
+    target.merge(_upserts(first), tags=consumed_tags([first]))
 
-    nothing = source.increment("silver.items", target)
+    nothing = read_changes(lake, ITEMS, [RAW])["bronze.items"]
     assert nothing.is_empty and nothing.rows.count() == 0
 
     source.write(frame(spark, [("c", "cake", 3.0)]), "append")
     source.write(frame(spark, [("a", "apricot", 1.5)]), "append")
-    second = source.increment("silver.items", target)
+    second = read_changes(lake, ITEMS, [RAW])["bronze.items"]
     assert (second.from_version, second.to_version) == (first.to_version + 1, first.to_version + 2)
-    same(second.rows.select(*COLUMNS), frame(spark, [("c", "cake", 3.0), ("a", "apricot", 1.5)]))
+    same(_upserts(second), frame(spark, [("c", "cake", 3.0), ("a", "apricot", 1.5)]))
 
     # A crash after reading, before writing, loses nothing: the same rows come again.
-    again = source.increment("silver.items", target)
+    again = read_changes(lake, ITEMS, [RAW])["bronze.items"]
     same(again.rows, second.rows)
-    result = target.merge(again.rows.select(*COLUMNS), tags=again.tags)
+    result = target.merge(_upserts(again), tags=consumed_tags([again]))
     assert (result.rows_inserted, result.rows_updated) == (1, 1)
-    assert source.increment("silver.items", target).is_empty
+    assert read_changes(lake, ITEMS, [RAW])["bronze.items"].is_empty
     same(
         target.read(),
         frame(spark, [("a", "apricot", 1.5), ("b", "bread", 2.0), ("c", "cake", 3.0)]),
@@ -326,18 +331,20 @@ def test_a_consumer_reads_only_what_it_has_not_processed(
 
 
 def test_restoring_the_target_rewinds_the_consumer(spark: SparkSession, lakehouse: str) -> None:
+    lake = Lakehouse(spark, lakehouse)
     source = DeltaOps.of(spark, RAW, lakehouse)
     target = DeltaOps.of(spark, ITEMS, lakehouse)
     source.write(frame(spark, [("a", "apple", 1.0)]), "append")
-    inc = source.increment("c", target)
-    target.merge(inc.rows.select(*COLUMNS), tags=inc.tags)
+    first = read_changes(lake, ITEMS, [RAW])["bronze.items"]
+    target.merge(_upserts(first), tags=consumed_tags([first]))
     before = target.version()
     source.write(frame(spark, [("b", "bread", 2.0)]), "append")
-    inc2 = source.increment("c", target)
-    target.merge(inc2.rows.select(*COLUMNS), tags=inc2.tags)
+    second = read_changes(lake, ITEMS, [RAW])["bronze.items"]
+    target.merge(_upserts(second), tags=consumed_tags([second]))
     target.restore(version=before)
-    assert target.consumed_version("c") == inc.to_version
-    same(source.increment("c", target).rows.select(*COLUMNS), frame(spark, [("b", "bread", 2.0)]))
+    rewound = read_changes(lake, ITEMS, [RAW])["bronze.items"]
+    assert rewound.from_version == first.to_version + 1
+    same(_upserts(rewound), frame(spark, [("b", "bread", 2.0)]))
 
 
 def test_changes_need_the_change_data_feed(spark: SparkSession, items: DeltaOps) -> None:

@@ -130,6 +130,7 @@ def test_metadata_columns_record_run_time_file_and_mtime(
         "_source_modified_at": local_mtime,
         "_rescued_data": None,
         "_rescue_reason": None,
+        "_source_position": 0,  # the first record of the only file read
     }
 
 

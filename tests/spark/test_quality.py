@@ -240,7 +240,7 @@ def test_a_table_threshold_fails_the_step_and_merge_drops_are_counted(
         max_quarantine_share=0.25,
     )
     pipeline = Pipeline("thresholds")
-    rows = [("a", 1), ("a", 2), ("b", 50), ("c", 3)]
+    rows = [("a", 1), ("a", 1), ("b", 50), ("c", 3)]  # "a" twice, the same row
 
     @pipeline.step(strict)
     def build(ctx: StepContext) -> DataFrame:

@@ -25,7 +25,6 @@ ORDERS = Table(
     "silver",
     schema=SCHEMA,
     primary_keys="order_id",
-    write_mode="merge",
     rules=[
         checks.not_null("order_id"),
         checks.unique("order_id", against_target=True),

@@ -14,7 +14,7 @@ import attrs
 import pytest
 from pyspark.sql import SparkSession
 
-from medallion import Layer, Pipeline, Plan, QualityRule, Step, StepContext, Table, WriteResult
+from medallion import Layer, Pipeline, Plan, QualityRule, Step, StepContext, Table
 from medallion.errors import CycleError, PipelineDefinitionError, PipelineError, UnknownStepError
 from medallion.pipeline import PlannedStep, graph
 from medallion.pipeline.step import StepOutput
@@ -35,8 +35,8 @@ CUSTOMERS = Table("customers", "silver", schema="customer_id STRING", primary_ke
 
 
 def write_nothing(ctx: StepContext) -> StepOutput:
-    """Report an empty write; the steps of these tests never touch data."""
-    return WriteResult(ctx.table.qualified_name, ctx.table.effective_write_mode, None)
+    """Nothing to write; the steps of these tests never touch data."""
+    return None
 
 
 def add(pipeline: Pipeline, table: Table, inputs: tuple[Table, ...] = (), *, name: str) -> Step:
@@ -115,14 +115,14 @@ def test_step_stays_callable_and_runs_the_function() -> None:
     @pipeline.step(ORDERS, inputs=[RAW_ORDERS])
     def clean_orders(ctx: StepContext) -> StepOutput:
         seen.append(ctx)
-        return WriteResult("silver.orders", ORDERS.effective_write_mode, 3, rows_inserted=2)
+        return None
 
     ctx = context(ORDERS)
     assert callable(clean_orders)
-    result = clean_orders(ctx)
-    assert result == WriteResult("silver.orders", ORDERS.effective_write_mode, 3, rows_inserted=2)
+    assert clean_orders(ctx) is None
     assert seen == [ctx]
-    assert clean_orders.fn(ctx) == result
+    assert clean_orders.fn(ctx) is None
+    assert len(seen) == 2
 
 
 def test_step_name_and_description_can_be_given() -> None:
@@ -161,7 +161,7 @@ def test_pipeline_add_registers_a_built_step() -> None:
     step = Step.from_function(write_nothing, ORDERS, (RAW_ORDERS,), name="clean_orders")
     assert pipeline.add(step) is step
     assert pipeline.steps == (step,)
-    assert step.description == "Report an empty write; the steps of these tests never touch data."
+    assert step.description == "Nothing to write; the steps of these tests never touch data."
 
 
 # --- definition errors -------------------------------------------------------------------
@@ -215,8 +215,8 @@ def test_inputs_that_are_not_tables_are_rejected() -> None:
     with pytest.raises(PipelineDefinitionError) as info:
         pipeline.step(ORDERS, inputs=[RAW_ORDERS, "bronze.customers"])  # type: ignore[list-item]
     assert str(info.value) == (
-        "pipeline 'shop': inputs of the step producing 'silver.orders' must be Table objects, "
-        "got 'bronze.customers'"
+        "pipeline 'shop': inputs of the step producing 'silver.orders' must be tables or "
+        "changes(table), got 'bronze.customers'"
     )
     assert pipeline.steps == ()
 
@@ -543,3 +543,27 @@ def test_select_by_pattern() -> None:
     ]
     with pytest.raises(UnknownStepError, match=r"no step or table matches 'bronze\.\*'"):
         pipeline.plan("/lake", select=["bronze.*"])
+
+
+def test_dry_run_reports_changes_of_a_table_that_does_not_record_them() -> None:
+    from medallion import changes
+
+    pipeline = Pipeline("shop")
+    recorded = Table(
+        "customers",
+        "silver",
+        schema="customer_id STRING",
+        primary_keys="customer_id",
+        properties={"delta.enableChangeDataFeed": "true"},
+    )
+    pipeline.step(REPORT, inputs=[changes(ORDERS), changes(recorded)], name="report")(
+        write_nothing
+    )
+    plan = pipeline.dry_run("/tmp/lake", echo=False)
+    assert plan.problems == (
+        "step 'report' reads the changes of 'silver.orders', which does not declare "
+        "properties={'delta.enableChangeDataFeed': 'true'}: after its first run, the step could "
+        "not read them",
+    )
+    line = "  1. report: changes(silver.orders), changes(silver.customers) -> gold.order_report"
+    assert line in plan.render()

@@ -40,14 +40,22 @@ from pyspark.sql import types as T
 from medallion._typing import FileFormat
 from medallion.errors import IngestError
 from medallion.io import WriteResult, create_table, table_exists, write_table
-from medallion.layers import Layer, WriteMode
+from medallion.layers import Layer
+from medallion.policies import WriteMode
 from medallion.schema import as_string_schema, to_ddl
 from medallion.table import Table, resolve_root
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["FileSource", "IngestResult", "ingest_files"]
+__all__ = [
+    "FileBatch",
+    "FileSource",
+    "IngestResult",
+    "ingest_files",
+    "ingest_result",
+    "read_new_files",
+]
 
 _FORMATS = ("json", "csv", "parquet")
 _CORRUPT = "_corrupt_record"
@@ -287,6 +295,144 @@ def _with_not_null_check(df: DataFrame, schema: T.StructType) -> DataFrame:
     )
 
 
+@attrs.frozen
+class FileBatch:
+    r"""The records of the files a bronze table has not ingested yet, ready to append.
+
+    Attributes:
+        table: The bronze table's qualified name.
+        rows: The records, typed by the table's schema, with the metadata columns; counted
+            by :attr:`observation` when they are written.
+        files_read: The new files.
+        files_skipped: Files found but skipped because the table already holds them.
+        observation: Counts the rows written (``rows``) and rescued (``rescued``).
+
+    Example:
+        >>> from pathlib import Path
+        >>> from medallion import FileSource, Table
+        >>> landing = Path(lakehouse, "landing")
+        >>> landing.mkdir()
+        >>> _ = (landing / "day1.json").write_text('{"id": "e1"}\n')
+        >>> events = Table("events", "bronze", schema="id STRING")
+        >>> batch = read_new_files(spark, events, FileSource(landing, "json"), lakehouse)
+        >>> batch.is_empty, [Path(f).name for f in batch.files_read]
+        (False, ['day1.json'])
+    """
+
+    table: str
+    rows: DataFrame = attrs.field(eq=False, repr=False)
+    files_read: tuple[str, ...]
+    files_skipped: tuple[str, ...]
+    observation: Observation | None = attrs.field(default=None, eq=False, repr=False)
+
+    @property
+    def is_empty(self) -> bool:
+        """Whether no file was new."""
+        return not self.files_read
+
+    def counts(self) -> tuple[int, int]:
+        """``(rows, rescued)`` once :attr:`rows` has been written; ``(0, 0)`` before.
+
+        Example:
+            >>> from medallion import Table
+            >>> empty = FileBatch("bronze.events", spark.range(0), (), ())
+            >>> empty.counts()
+            (0, 0)
+        """
+        if self.observation is None or self.is_empty:
+            return 0, 0
+        metrics = self.observation.get
+        return int(metrics.get("rows", 0)), int(metrics.get("rescued", 0))
+
+
+def read_new_files(
+    spark: SparkSession,
+    table: Table,
+    source: FileSource,
+    root: str | os.PathLike[str],
+    *,
+    run_id: str | None = None,
+    ingested_at: dt.datetime | None = None,
+) -> FileBatch:
+    """Read the records of the files a bronze table does not hold yet, enforcing its schema.
+
+    Files are listed first; those whose path and modification time the table already holds
+    are skipped (a changed file is read again: bronze keeps every version it saw). New files
+    are read in one pass with the declared schema; rows that do not fit keep their raw record
+    in ``_rescued_data`` with the reason in ``_rescue_reason``. The metadata columns
+    ``_ingested_at``, ``_run_id``, ``_source_file``, ``_source_modified_at`` and
+    ``_source_position`` (growing with the record's position in its file) are added.
+
+    Args:
+        spark: Any Delta-ready SparkSession.
+        table: A bronze table with a schema.
+        source: The files to read.
+        root: The lakehouse root.
+        run_id: The run to record on each row; a new UUID if not given.
+        ingested_at: The ingestion time to record (naive means UTC); now if not given.
+
+    Returns:
+        The batch: its rows (no rows when no file is new) and the files read and skipped.
+
+    Raises:
+        IngestError: The table is not a bronze table, or the source path does not exist.
+
+    Example:
+        Only bronze tables take files:
+
+        >>> clean = Table("events", "silver", schema="id STRING", primary_keys="id")
+        >>> try:
+        ...     read_new_files(spark, clean, FileSource(f"{lakehouse}/landing", "json"), lakehouse)
+        ... except IngestError as exc:
+        ...     print(exc)
+        table 'silver.events': files are ingested into bronze tables only
+    """
+    if table.layer is not Layer.BRONZE:
+        raise IngestError(
+            f"table {table.qualified_name!r}: files are ingested into bronze tables only"
+        )
+    schema = table.require_schema()
+    run = run_id or uuid.uuid4().hex
+    now = ingested_at or dt.datetime.now(dt.timezone.utc)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=dt.timezone.utc)  # PySpark reads a naive time as local time
+    location = table.location(root)
+    create_table(spark, table, root)
+
+    found = _list_files(spark, source)
+    seen = _ingested_files(spark, location)
+    new = sorted(path for path, mtime in found if (path, mtime) not in seen)
+    skipped = tuple(sorted(path for path, mtime in found if (path, mtime) in seen))
+    if not new:
+        storage = table.storage_schema
+        assert storage is not None
+        empty = spark.createDataFrame([], storage)
+        return FileBatch(table.qualified_name, empty, (), skipped)
+
+    if source.format == "parquet":
+        data = _read_parquet(spark, source, schema, new)
+    else:
+        data = _read_text_format(spark, source, schema, new)
+    data = _with_not_null_check(data, schema).select(
+        *[F.col(f"`{f.name}`") for f in schema.fields],
+        F.lit(now).cast("timestamp").alias("_ingested_at"),
+        F.lit(run).alias("_run_id"),
+        "_source_file",
+        "_source_modified_at",
+        "_rescued_data",
+        "_rescue_reason",
+        # Within a file, records are read in order and numbered in the order read.
+        F.monotonically_increasing_id().alias("_source_position"),
+    )
+    observation = Observation(f"ingest_{table.name}_{run}")
+    observed = data.observe(
+        observation,
+        F.count(F.lit(1)).alias("rows"),
+        F.count("_rescued_data").alias("rescued"),
+    )
+    return FileBatch(table.qualified_name, observed, tuple(new), skipped, observation)
+
+
 def ingest_files(
     spark: SparkSession,
     table: Table,
@@ -296,14 +442,10 @@ def ingest_files(
     run_id: str | None = None,
     ingested_at: dt.datetime | None = None,
 ) -> IngestResult:
-    """Append the records of new files to a bronze table, enforcing its schema.
+    """Append the records of new files to a bronze table, in one Delta commit.
 
-    Files are listed first; those whose path and modification time the table already holds
-    are skipped (a changed file is read again: bronze keeps every version it saw). New files
-    are read in one pass with the declared schema; rows that do not fit keep their raw record
-    in ``_rescued_data`` with the reason in ``_rescue_reason``. The metadata columns
-    ``_ingested_at``, ``_run_id``, ``_source_file`` and ``_source_modified_at`` are added, and
-    everything is appended in one Delta commit, so a failed ingestion adds nothing.
+    The files are read as :func:`read_new_files` reads them; a failed ingestion adds nothing.
+    In a pipeline, a step returns ``ctx.read_files(source)`` instead, and the runner appends.
 
     Args:
         spark: Any Delta-ready SparkSession.
@@ -321,63 +463,54 @@ def ingest_files(
         IngestError: The table is not a bronze table, or the source path does not exist.
 
     Example:
-        The module's example ingests JSON records and shows a second run skipping the files.
-        Only bronze tables take files:
+        The module's example shows a second run skipping the files; a missing folder is an
+        error naming it:
 
-        >>> clean = Table("events", "silver", schema="id STRING", primary_keys="id")
+        >>> events = Table("events", "bronze", schema="id STRING")
         >>> try:
-        ...     ingest_files(spark, clean, FileSource(f"{lakehouse}/landing", "json"), lakehouse)
+        ...     ingest_files(spark, events, FileSource(f"{lakehouse}/nowhere", "json"), lakehouse)
         ... except IngestError as exc:
-        ...     print(exc)
-        table 'silver.events': files are ingested into bronze tables only
+        ...     print(str(exc).replace(lakehouse, "<lake>"))
+        source path '<lake>/nowhere' does not exist
     """
-    if table.layer is not Layer.BRONZE:
-        raise IngestError(
-            f"table {table.qualified_name!r}: files are ingested into bronze tables only"
-        )
-    schema = table.require_schema()
     run = run_id or uuid.uuid4().hex
-    now = ingested_at or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    location = table.location(root)
-    create_table(spark, table, root)
-
-    found = _list_files(spark, source)
-    seen = _ingested_files(spark, location)
-    new = sorted(path for path, mtime in found if (path, mtime) not in seen)
-    skipped = tuple(sorted(path for path, mtime in found if (path, mtime) in seen))
-    if not new:
+    batch = read_new_files(spark, table, source, root, run_id=run, ingested_at=ingested_at)
+    if batch.is_empty:
         return IngestResult(
-            table.qualified_name, WriteMode.APPEND, None, run_id=run, files_skipped=skipped
+            table.qualified_name,
+            WriteMode.APPEND,
+            None,
+            run_id=run,
+            files_skipped=batch.files_skipped,
         )
+    written = write_table(batch.rows, table, root, mode=WriteMode.APPEND, run_id=run)
+    return ingest_result(written, batch)
 
-    if source.format == "parquet":
-        data = _read_parquet(spark, source, schema, new)
-    else:
-        data = _read_text_format(spark, source, schema, new)
-    data = _with_not_null_check(data, schema).select(
-        *[F.col(f"`{f.name}`") for f in schema.fields],
-        F.lit(now).cast("timestamp").alias("_ingested_at"),
-        F.lit(run).alias("_run_id"),
-        "_source_file",
-        "_source_modified_at",
-        "_rescued_data",
-        "_rescue_reason",
-    )
-    observation = Observation(f"ingest_{table.name}_{run}")
-    observed = data.observe(
-        observation,
-        F.count(F.lit(1)).alias("rows"),
-        F.count("_rescued_data").alias("rescued"),
-    )
-    written = write_table(observed, table, root, mode=WriteMode.APPEND, run_id=run)
-    metrics = observation.get
+
+def ingest_result(written: WriteResult, batch: FileBatch) -> IngestResult:
+    """The result of writing a file batch: the write, with its rows counted while written.
+
+    Args:
+        written: The append of :attr:`FileBatch.rows`.
+        batch: The batch.
+
+    Returns:
+        The ingestion's result.
+
+    Example:
+        >>> from medallion import WriteResult
+        >>> empty = FileBatch("bronze.events", spark.range(0), (), ("old.json",))
+        >>> ingest_result(WriteResult("bronze.events", "append", None), empty).files_skipped
+        ('old.json',)
+    """
+    rows, rescued = batch.counts()
     return IngestResult(
         written.table,
         WriteMode.APPEND,
         written.version,
-        rows_inserted=int(metrics.get("rows", written.rows_inserted)),
-        run_id=run,
-        rows_rescued=int(metrics.get("rescued", 0)),
-        files_read=tuple(new),
-        files_skipped=skipped,
+        rows_inserted=rows if batch.observation is not None else written.rows_inserted,
+        run_id=written.run_id,
+        rows_rescued=rescued,
+        files_read=batch.files_read,
+        files_skipped=batch.files_skipped,
     )

@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
-import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import attrs
 
+from medallion.delta.tables import table_exists
 from medallion.errors import PipelineDefinitionError, StepFailedError
-from medallion.io import WriteResult, create_table, table_exists, write_table
+from medallion.lakehouse import Lakehouse, resolve_root
 from medallion.pipeline import graph
-from medallion.pipeline.step import Step, StepContext, StepFunction
-from medallion.quality.quarantine import discard_quarantine
+from medallion.pipeline.step import Step, StepFunction
+from medallion.runner.executor import RunInfo, Work, execute, utcnow
+from medallion.runner.inputs import ChangesOf
 from medallion.runner.results import RunResult, StepRun, StepStatus, describe_step
 from medallion.runner.runlog import write_run_log
-from medallion.table import Table, resolve_root
+from medallion.table import Table
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+_CHANGE_FEED = "delta.enableChangeDataFeed"
 
 __all__ = ["Pipeline", "Plan", "PlannedStep", "RunResult", "StepRun"]
 
@@ -105,7 +107,11 @@ class Plan:
         lines = [f"pipeline {self.pipeline!r}: {len(self.steps)} step(s), lakehouse {self.root}"]
         for number, planned in enumerate(self.steps, start=1):
             step = planned.step
-            reads = [t.qualified_name for t in step.inputs] or ["(files)"]
+            incremental = {t.qualified_name for t in step.changes_of}
+            reads = [
+                f"changes({name})" if name in incremental else name
+                for name in (t.qualified_name for t in step.inputs)
+            ] or ["(files)"]
             lines.append(f"{number:>3}. {step.name}: {', '.join(reads)} -> {step.table.describe()}")
             lines.append(f"     at {planned.location}  [{step.source}]")
         if self.problems:
@@ -152,19 +158,21 @@ class Pipeline:
         self,
         table: Table,
         *,
-        inputs: Iterable[Table] = (),
+        inputs: Iterable[Table | ChangesOf] = (),
         name: str | None = None,
         description: str | None = None,
     ) -> Callable[[StepFunction], Step]:
         """Register the decorated function as the step that produces ``table``.
 
-        The function takes a :class:`StepContext` and returns a DataFrame (written by
-        medallion the way the table's layer prescribes) or a :class:`~medallion.WriteResult`
-        of a write it made itself.
+        The function takes a :class:`StepContext` and returns its table's rows (a DataFrame),
+        or ``None`` when it has nothing to write. The runner writes the rows by the table's
+        write policy (:attr:`Table.write <medallion.Table.write>`), in one commit with the
+        run's id and the versions of the incremental inputs it read.
 
         Args:
             table: The table the step produces.
-            inputs: The tables it reads.
+            inputs: The tables it reads: a table, or ``changes(table)`` to read only what
+                changed since the step's last write (see :func:`~medallion.changes`).
             name: The step's name; defaults to the function's name.
             description: Defaults to the first line of the function's docstring.
 
@@ -185,16 +193,23 @@ class Pipeline:
             >>> clean_orders.name, clean_orders.description, pipeline.steps == (clean_orders,)
             ('clean_orders', 'Orders without rescued data.', True)
         """
-        input_tables = tuple(inputs)
-        for item in input_tables:
+        input_tables: list[Table] = []
+        incremental: list[Table] = []
+        for item in inputs:
+            if isinstance(item, ChangesOf):
+                incremental.append(item.table)
+                item = item.table
             if not isinstance(item, Table):
                 raise PipelineDefinitionError(
                     f"pipeline {self.name!r}: inputs of the step producing "
-                    f"{table.qualified_name!r} must be Table objects, got {item!r}"
+                    f"{table.qualified_name!r} must be tables or changes(table), got {item!r}"
                 )
+            input_tables.append(item)
 
         def register(fn: StepFunction) -> Step:
-            created = Step.from_function(fn, table, input_tables, name, description)
+            created = Step.from_function(
+                fn, table, tuple(input_tables), name, description, tuple(incremental)
+            )
             self.add(created)
             return created
 
@@ -303,7 +318,8 @@ class Pipeline:
     ) -> Plan:
         """Build and validate the plan, print it, and touch no data.
 
-        Without ``spark`` the checks are those that need no JVM: order, cycles, selection.
+        Without ``spark`` the checks are those that need no JVM: order, cycles, selection, and
+        that every table read incrementally (``changes(table)``) records its changes.
         With ``spark`` each table's quality rules are also resolved against its schema by
         Spark's analyzer, and inputs that no step produces, and tables that rules refer to
         (``exists_in``) that no earlier step produces, must exist as Delta tables (only their
@@ -340,6 +356,15 @@ class Pipeline:
 
         plan = self.plan(root, select, downstream=downstream)
         problems: list[str] = []
+        for planned in plan.steps:
+            for source in planned.step.changes_of:
+                if source.properties.get(_CHANGE_FEED, "false").lower() != "true":
+                    problems.append(
+                        f"step {planned.step.name!r} reads the changes of "
+                        f"{source.qualified_name!r}, which does not declare "
+                        f"properties={{{_CHANGE_FEED!r}: 'true'}}: after its first run, the step "
+                        "could not read them"
+                    )
         produced: set[str] = set()
         if spark is not None:
             for planned in plan.steps:
@@ -423,16 +448,14 @@ class Pipeline:
             (True, 3)
         """
         plan = self.plan(root, select, downstream=downstream)
-        run = run_id or uuid.uuid4().hex
-        started = _utcnow()
+        info = RunInfo(run_id or uuid.uuid4().hex, self.name, utcnow(), dict(params or {}))
+        lakehouse = Lakehouse(spark, plan.root)
         runs: list[StepRun] = []
         failure: tuple[Step, BaseException] | None = None
         say = progress or (lambda _: None)
         total = len(plan.steps)
         for number, planned in enumerate(plan.steps, 1):
             step = planned.step
-            if failure is None:
-                say(f"[{number}/{total}] {step.name} -> {step.table.qualified_name} ...")
             if failure is not None:
                 runs.append(
                     StepRun(
@@ -443,64 +466,16 @@ class Pipeline:
                     )
                 )
                 continue
-            ctx = StepContext(
-                spark, plan.root, run, started, step.table, step.inputs, dict(params or {})
-            )
-            clock = time.perf_counter()
-            step_started = _utcnow()
-            version_before: int | None = None
-            try:
-                create_table(spark, step.table, plan.root)
-                version_before = _current_version(spark, planned.location)
-                output = step(ctx)
-                if isinstance(output, WriteResult):
-                    written = output
-                else:
-                    written = write_table(output, step.table, plan.root, run_id=run, tags=ctx.tags)
-                if step.table.optimize_after_write and written.version is not None:
-                    _optimize(spark, step.table, plan.root)
-            except Exception as exc:
-                for checked in ctx.quality:
-                    checked.release()
-                if any(checked.rows_quarantined for checked in ctx.quality):
-                    discard_quarantine(spark, plan.root, step.table, run)
-                failure = (step, exc)
-                runs.append(
-                    StepRun(
-                        step.name,
-                        step.table.qualified_name,
-                        StepStatus.FAILED,
-                        time.perf_counter() - clock,
-                        error=f"{type(exc).__name__}: {exc}",
-                        started_at=step_started,
-                        ended_at=_utcnow(),
-                        version_before=version_before,
-                        location=planned.location,
-                    )
-                )
-                say(f"[{number}/{total}] {step.name}: failed: {runs[-1].error}")
-                continue
-            for checked in ctx.quality:
-                checked.release()
-            runs.append(
-                StepRun(
-                    step.name,
-                    step.table.qualified_name,
-                    StepStatus.SUCCEEDED,
-                    time.perf_counter() - clock,
-                    write=written,
-                    rows_read=sum(q.rows_read for q in ctx.quality) if ctx.quality else None,
-                    rows_quarantined=sum(q.rows_quarantined for q in ctx.quality),
-                    rows_dropped=sum(q.rows_dropped for q in ctx.quality) + _merge_drops(written),
-                    rule_metrics=tuple(m for q in ctx.quality for m in q.metrics),
-                    started_at=step_started,
-                    ended_at=_utcnow(),
-                    version_before=version_before,
-                    location=planned.location,
-                )
-            )
-            say(f"[{number}/{total}] {step.name}: {describe_step(runs[-1])}")
-        result = RunResult(run, self.name, started, _utcnow(), tuple(runs))
+            say(f"[{number}/{total}] {step.name} -> {step.table.qualified_name} ...")
+            work = Work(step.name, step.table, step.fn, step.inputs, step.changes_of)
+            outcome = execute(lakehouse, work, info)
+            runs.append(outcome.run)
+            if outcome.error is not None:
+                failure = (step, outcome.error)
+                say(f"[{number}/{total}] {step.name}: failed: {outcome.run.error}")
+            else:
+                say(f"[{number}/{total}] {step.name}: {describe_step(outcome.run)}")
+        result = RunResult(info.run_id, self.name, info.started_at, utcnow(), tuple(runs))
         if log:
             write_run_log(spark, plan.root, result)
         if failure is not None:
@@ -514,29 +489,3 @@ class Pipeline:
             )
             raise error from cause
         return result
-
-
-def _merge_drops(written: WriteResult) -> int:
-    """Rows a MERGE dropped before writing: duplicate keys and null keys."""
-    from medallion.delta.ops import MergeResult
-
-    if isinstance(written, MergeResult):
-        return written.duplicates_removed + written.null_keys_dropped
-    return 0
-
-
-def _optimize(spark: SparkSession, table: Table, root: str) -> None:
-    from medallion.delta.ops import DeltaOps
-
-    DeltaOps.of(spark, table, root).optimize()
-
-
-def _current_version(spark: SparkSession, location: str) -> int | None:
-    from medallion.delta.ops import DeltaOps
-
-    ops = DeltaOps(spark, location)
-    return ops.version() if ops.exists() else None
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)

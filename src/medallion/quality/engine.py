@@ -32,7 +32,11 @@ from pyspark.sql import Column, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from medallion.errors import MedallionError, QualityFailedError
+from medallion.errors import (
+    QualityFailedError,
+    RuleDefinitionError,
+    TableNotFoundError,
+)
 from medallion.rule import Action, QualityRule, RuleKind
 
 if TYPE_CHECKING:
@@ -213,7 +217,7 @@ def evaluate(
     Raises:
         QualityFailedError: A ``fail`` rule failed, or too many rows were quarantined; the
             message names the rules and the counts. Nothing has been written.
-        MedallionError: A reference rule's table is missing from ``references``.
+        RuleDefinitionError: A reference rule's table is missing from ``references``.
 
     Example:
         >>> from medallion.quality import checks
@@ -245,7 +249,7 @@ def evaluate(
             assert rule.reference is not None
             reference = (references or {}).get(rule.reference.qualified_name)
             if reference is None:
-                raise MedallionError(
+                raise RuleDefinitionError(
                     f"{where}rule {rule.name!r} needs the rows of {rule.reference.qualified_name}"
                 )
             found = f"__medallion_found_{index}"
@@ -363,7 +367,7 @@ def evaluate_table(
 
     Raises:
         QualityFailedError: A ``fail`` rule failed, or too many rows were quarantined.
-        MedallionError: A referenced table does not exist yet.
+        TableNotFoundError: A referenced table does not exist yet.
 
     Example:
         >>> from medallion import Table, write_table
@@ -389,7 +393,7 @@ def evaluate_table(
         if rule.reference is None or rule.reference.qualified_name in references:
             continue
         if not table_exists(session, rule.reference.location(root)):
-            raise MedallionError(
+            raise TableNotFoundError(
                 f"table {table.qualified_name!r}: rule {rule.name!r} refers to "
                 f"{rule.reference.qualified_name}, which does not exist at "
                 f"{rule.reference.location(root)}"

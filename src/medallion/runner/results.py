@@ -29,18 +29,28 @@ class StepStatus(str, enum.Enum):
     """How a step of a run ended (its value is what the run log stores).
 
     Attributes:
-        SUCCEEDED: It ran and wrote what it had to (possibly nothing).
+        SUCCEEDED: It ran and wrote what it had to.
+        UP_TO_DATE: Its incremental inputs (changes, new files) had nothing new: it wrote
+            nothing.
         FAILED: It raised; nothing of it was committed to its table.
         SKIPPED: It did not run because a step it depends on failed.
 
     Example:
-        >>> StepStatus("failed") is StepStatus.FAILED, StepStatus.SUCCEEDED.value
-        (True, 'succeeded')
+        >>> StepStatus("failed") is StepStatus.FAILED, StepStatus.UP_TO_DATE.value
+        (True, 'up_to_date')
+        >>> StepStatus.UP_TO_DATE.ok, StepStatus.SKIPPED.ok
+        (True, False)
     """
 
     SUCCEEDED = "succeeded"
+    UP_TO_DATE = "up_to_date"
     FAILED = "failed"
     SKIPPED = "skipped"
+
+    @property
+    def ok(self) -> bool:
+        """Whether the step did what it had to (succeeded, or had nothing new)."""
+        return self in (StepStatus.SUCCEEDED, StepStatus.UP_TO_DATE)
 
 
 @attrs.frozen
@@ -64,17 +74,18 @@ class StepRun:
         version_before: The table's Delta version before the step (``None`` if it had none);
             restoring it undoes the step.
         location: Where the step's table lives.
+        note: Why the step wrote nothing, when it was up to date.
 
     Example:
         >>> from medallion import Pipeline, Table
         >>> pipeline = Pipeline("totals")
         >>> @pipeline.step(Table("totals", "gold"))
         ... def totals(ctx):
-        ...     return ctx.no_changes()
+        ...     return ctx.spark.range(3)
         >>> result = pipeline.run(spark, lakehouse, run_id="r1", log=False)
         >>> run = result.step("totals")
-        >>> run.table, run.status.value, run.write.version, run.version_before
-        ('gold.totals', 'succeeded', None, None)
+        >>> run.table, run.status.value, run.write.rows_inserted, run.version_before
+        ('gold.totals', 'succeeded', 3, None)
     """
 
     step: str
@@ -91,6 +102,7 @@ class StepRun:
     ended_at: dt.datetime | None = None
     version_before: int | None = None
     location: str | None = None
+    note: str | None = None
 
 
 @attrs.frozen
@@ -109,7 +121,7 @@ class RunResult:
         >>> pipeline = Pipeline("totals")
         >>> @pipeline.step(Table("totals", "gold"))
         ... def totals(ctx):
-        ...     return ctx.no_changes()
+        ...     return ctx.spark.range(3)
         >>> result = pipeline.run(spark, lakehouse, run_id="r1", log=False)
         >>> result.run_id, result.succeeded, [run.status.value for run in result.steps]
         ('r1', True, ['succeeded'])
@@ -123,8 +135,8 @@ class RunResult:
 
     @property
     def succeeded(self) -> bool:
-        """Whether every step succeeded."""
-        return all(s.status is StepStatus.SUCCEEDED for s in self.steps)
+        """Whether every step succeeded or was up to date."""
+        return all(s.status.ok for s in self.steps)
 
     def step(self, name: str) -> StepRun:
         """The entry of a step, by step name or qualified table name.
@@ -143,7 +155,7 @@ class RunResult:
             >>> pipeline = Pipeline("totals")
             >>> @pipeline.step(Table("totals", "gold"))
             ... def totals(ctx):
-            ...     return ctx.no_changes()
+            ...     return None  # nothing to write
             >>> result = pipeline.run(spark, lakehouse, run_id="r1", log=False)
             >>> result.step("gold.totals") == result.step("totals")
             True
@@ -164,22 +176,22 @@ class RunResult:
             >>> pipeline = Pipeline("totals")
             >>> @pipeline.step(Table("totals", "gold"))
             ... def totals(ctx):
-            ...     return ctx.no_changes()
+            ...     return ctx.spark.range(3)
             >>> result = pipeline.run(spark, lakehouse, run_id="r1", log=False)
             >>> print(result.render())  # doctest: +ELLIPSIS
             run r1 of pipeline 'totals': succeeded in ... s
-              succeeded gold.totals                  nothing to write (... s)
+              succeeded  gold.totals                  3 inserted, version 0 (... s)
         """
         seconds = (self.ended_at - self.started_at).total_seconds()
         status = "succeeded" if self.succeeded else "FAILED"
         lines = [f"run {self.run_id} of pipeline {self.pipeline!r}: {status} in {seconds:.1f} s"]
         for s in self.steps:
-            lines.append(f"  {s.status.value:<9} {s.table:<28} {describe_step(s)}")
+            lines.append(f"  {s.status.value:<10} {s.table:<28} {describe_step(s)}")
         return "\n".join(lines)
 
 
 def describe_step(run: StepRun) -> str:
-    """One line about what a step did: rows, quarantine, drops, version and time.
+    """One line about what a step did: rows read, inserted, updated, deleted, quarantined...
 
     Args:
         run: The step's entry.
@@ -188,21 +200,31 @@ def describe_step(run: StepRun) -> str:
         The text.
 
     Example:
-        >>> describe_step(StepRun("totals", "gold.totals", "skipped"))
-        '(an earlier step failed)'
+        >>> from medallion import MergeResult
+        >>> write = MergeResult("silver.orders", "merge", 7, rows_inserted=3, rows_updated=1,
+        ...                     rows_deleted=2, duplicates_removed=1)
+        >>> describe_step(StepRun("orders", "silver.orders", "succeeded", 1.25, write=write,
+        ...                       rows_read=10, rows_quarantined=3, rows_dropped=1))
+        '10 read, 3 inserted, 1 updated, 2 deleted, 3 quarantined, 1 dropped, version 7 (1.2 s)'
+        >>> describe_step(StepRun("totals", "gold.totals", "up_to_date", note="nothing new"))
+        'up to date: nothing new (0.0 s)'
     """
     if run.status is StepStatus.SKIPPED:
         return "(an earlier step failed)"
     if run.status is StepStatus.FAILED:
         return f"{run.seconds:.1f} s: {run.error}"
+    if run.status is StepStatus.UP_TO_DATE:
+        return f"up to date: {run.note or 'nothing new'} ({run.seconds:.1f} s)"
     parts = []
     if run.rows_read is not None:
         parts.append(f"{run.rows_read:,} read")
     write = run.write
     if write is not None and write.version is not None:
-        parts.append(f"{write.rows_written:,} written")
+        parts.append(f"{write.rows_inserted:,} inserted")
         if write.rows_updated:
             parts.append(f"{write.rows_updated:,} updated")
+        if write.rows_deleted:
+            parts.append(f"{write.rows_deleted:,} deleted")
     if run.rows_quarantined:
         parts.append(f"{run.rows_quarantined:,} quarantined")
     if run.rows_dropped:

@@ -18,13 +18,14 @@ Example:
 
 from __future__ import annotations
 
+import enum
 import os
 from typing import TYPE_CHECKING
 
 import attrs
 from pyspark.sql import functions as F
 
-from medallion.errors import MedallionError
+from medallion.errors import RunNotFoundError
 from medallion.layers import Layer
 from medallion.quality.quarantine import quarantine_location
 from medallion.runner.runlog import read_run_log, run_log_location
@@ -33,10 +34,43 @@ from medallion.table import resolve_root
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-__all__ = ["RollbackResult", "TableRollback", "rollback_run"]
+__all__ = ["RollbackAction", "RollbackResult", "TableRollback", "rollback_run"]
 
 #: Operations that rewrite files without changing a table's rows.
 _NEUTRAL = frozenset({"OPTIMIZE", "VACUUM START", "VACUUM END", "SET TBLPROPERTIES"})
+
+
+class RollbackAction(str, enum.Enum):
+    """What a rollback did (or would do) to one table.
+
+    Attributes:
+        RESTORED: Restored to its version before the run.
+        WOULD_RESTORE: Would be restored (a dry run).
+        UNCHANGED: The run did not change it.
+        REFUSED: A later run changed it too; restoring would undo that run (use ``force``).
+        NOT_RESTORABLE: The run created it without a schema: there is no earlier version.
+
+    Example:
+        >>> RollbackAction("would restore") is RollbackAction.WOULD_RESTORE
+        True
+        >>> RollbackAction.REFUSED.done
+        False
+    """
+
+    RESTORED = "restored"
+    WOULD_RESTORE = "would restore"
+    UNCHANGED = "unchanged"
+    REFUSED = "refused"
+    NOT_RESTORABLE = "not restorable"
+
+    @property
+    def done(self) -> bool:
+        """Whether the table is back (or would be, for a dry run)."""
+        return self in (
+            RollbackAction.RESTORED,
+            RollbackAction.WOULD_RESTORE,
+            RollbackAction.UNCHANGED,
+        )
 
 
 @attrs.frozen
@@ -46,22 +80,20 @@ class TableRollback:
     Attributes:
         table: The qualified name.
         location: Where it lives.
-        action: ``"restored"``, ``"would restore"`` (dry run), ``"unchanged"`` (the run did not
-            change it), ``"refused"`` (a later run changed it too) or ``"not restorable"``
-            (the run created it without a schema: there is no earlier version).
+        action: What was done (a :class:`RollbackAction`, or its value).
         version_before: The version restored to.
         current_version: The version before the rollback.
         reason: Why it was refused or not restorable.
 
     Example:
         >>> entry = TableRollback("gold.totals", "/lake/gold/totals", "restored", 3, 5)
-        >>> entry.action, entry.version_before
+        >>> entry.action.value, entry.version_before
         ('restored', 3)
     """
 
     table: str
     location: str
-    action: str
+    action: RollbackAction = attrs.field(converter=RollbackAction)
     version_before: int | None
     current_version: int | None
     reason: str = ""
@@ -94,7 +126,7 @@ class RollbackResult:
     @property
     def complete(self) -> bool:
         """Whether every table the run changed is back (or would be, for a dry run)."""
-        return all(t.action in ("restored", "would restore", "unchanged") for t in self.tables)
+        return all(t.action.done for t in self.tables)
 
     def render(self) -> str:
         """A readable report, one line per table.
@@ -114,11 +146,12 @@ class RollbackResult:
         for t in self.tables:
             versions = (
                 f"version {t.current_version} -> {t.version_before}"
-                if t.action in ("restored", "would restore")
+                if t.action in (RollbackAction.RESTORED, RollbackAction.WOULD_RESTORE)
                 else f"version {t.current_version}"
             )
             lines.append(
-                f"  {t.table}: {t.action} ({versions})" + (f": {t.reason}" if t.reason else "")
+                f"  {t.table}: {t.action.value} ({versions})"
+                + (f": {t.reason}" if t.reason else "")
             )
         verb = "would delete" if self.dry_run else "deleted"
         lines.append(f"  quarantine: {verb} {self.quarantine_rows_deleted} row(s) of the run")
@@ -146,7 +179,7 @@ def rollback_run(
         What was done to each table.
 
     Raises:
-        MedallionError: The run is not in the run log.
+        RunNotFoundError: The run is not in the run log.
 
     Example:
         >>> from medallion import Pipeline, Table
@@ -157,7 +190,7 @@ def rollback_run(
         ...     return ctx.spark.range(3).withColumnRenamed("id", "n")
         >>> _ = pipeline.run(spark, lakehouse, run_id="first")
         >>> _ = pipeline.run(spark, lakehouse, run_id="second")
-        >>> rollback_run(spark, lakehouse, "second").tables[0].action
+        >>> rollback_run(spark, lakehouse, "second").tables[0].action.value
         'restored'
         >>> spark.read.format("delta").load(numbers.location(lakehouse)).count()
         3
@@ -172,7 +205,7 @@ def rollback_run(
         .collect()
     )
     if not log:
-        raise MedallionError(f"run {run_id!r} is not in the run log at {run_log_location(base)}")
+        raise RunNotFoundError(f"run {run_id!r} is not in the run log at {run_log_location(base)}")
     pipeline = str(log[0]["pipeline"])
     tables: list[TableRollback] = []
     layers: set[str] = set()
@@ -185,18 +218,24 @@ def rollback_run(
         ops = DeltaOps(spark, location)
         before = row["version_before"]
         if not ops.exists():
-            tables.append(TableRollback(table, location, "unchanged", before, None))
+            tables.append(TableRollback(table, location, RollbackAction.UNCHANGED, before, None))
             continue
         current = ops.version()
         later = [c for c in ops.history() if before is None or c.version > before]
         ours = [c for c in later if c.run_id == run_id]
         others = [c for c in later if c.run_id != run_id and c.operation not in _NEUTRAL]
         if not ours:
-            tables.append(TableRollback(table, location, "unchanged", before, current))
+            tables.append(
+                TableRollback(table, location, RollbackAction.UNCHANGED, before, current)
+            )
             continue
         if before is None:
             reason = "the run created it (no schema was declared), so it has no earlier version"
-            tables.append(TableRollback(table, location, "not restorable", None, current, reason))
+            tables.append(
+                TableRollback(
+                    table, location, RollbackAction.NOT_RESTORABLE, None, current, reason
+                )
+            )
             continue
         if others and not force:
             newest = max(others, key=lambda c: c.version)
@@ -205,11 +244,13 @@ def rollback_run(
                 + (f", run {newest.run_id}" if newest.run_id else "")
                 + ") came after the run; restoring would undo it too (use force)"
             )
-            tables.append(TableRollback(table, location, "refused", before, current, reason))
+            tables.append(
+                TableRollback(table, location, RollbackAction.REFUSED, before, current, reason)
+            )
             continue
         if not dry_run:
             ops.restore(version=int(before))
-        action = "would restore" if dry_run else "restored"
+        action = RollbackAction.WOULD_RESTORE if dry_run else RollbackAction.RESTORED
         tables.append(TableRollback(table, location, action, int(before), current))
     deleted = 0
     for layer in sorted(layers):

@@ -10,11 +10,13 @@ Example:
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from typing import TYPE_CHECKING
 
 from pyspark.sql import types as T
 
+from medallion.delta.ops import DeltaOps
 from medallion.lakehouse import Lakehouse
 
 if TYPE_CHECKING:
@@ -61,6 +63,10 @@ RUN_LOG_SCHEMA = T.StructType(
         ),
         T.StructField("delta_version", T.LongType(), True),
         T.StructField("version_before", T.LongType(), True),
+        T.StructField("rows_inserted", T.LongType(), True),
+        T.StructField("rows_updated", T.LongType(), True),
+        T.StructField("rows_deleted", T.LongType(), True),
+        T.StructField("note", T.StringType(), True),
     ]
 )
 
@@ -108,8 +114,6 @@ def write_run_log(
         >>> write_run_log(spark, lakehouse, run).rows_inserted
         1
     """
-    from medallion.delta.ops import DeltaOps
-
     rows = []
     for step in run.steps:
         write = step.write
@@ -121,9 +125,9 @@ def write_run_log(
                 step.table,
                 step.table.split(".", 1)[0],
                 step.location,
-                run.started_at,
-                step.started_at,
-                step.ended_at,
+                _utc(run.started_at),
+                _utc(step.started_at),
+                _utc(step.ended_at),
                 step.status.value,
                 step.error,
                 step.rows_read,
@@ -136,6 +140,10 @@ def write_run_log(
                 ],
                 write.version if write is not None else None,
                 step.version_before,
+                write.rows_inserted if write is not None else None,
+                write.rows_updated if write is not None else None,
+                write.rows_deleted if write is not None else None,
+                step.note,
             )
         )
     frame = spark.createDataFrame(rows, RUN_LOG_SCHEMA)
@@ -157,9 +165,16 @@ def read_run_log(spark: SparkSession, root: str | os.PathLike[str]) -> DataFrame
     Example:
         >>> from medallion import Pipeline, Table
         >>> pipeline = Pipeline("sales")
-        >>> _ = pipeline.step(Table("totals", "gold"), name="totals")(lambda ctx: ctx.no_changes())
+        >>> _ = pipeline.step(Table("totals", "gold"), name="totals")(lambda ctx: None)
         >>> _ = pipeline.run(spark, lakehouse, run_id="r1")
         >>> read_run_log(spark, lakehouse).select("run_id", "table", "status").collect()
         [Row(run_id='r1', table='gold.totals', status='succeeded')]
     """
     return spark.read.format("delta").load(run_log_location(root))
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    """A naive UTC time made aware: PySpark would read a naive one as the machine's local time."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=dt.timezone.utc)

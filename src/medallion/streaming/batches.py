@@ -32,19 +32,20 @@ Example:
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from typing import TYPE_CHECKING
 
 import attrs
 
-from medallion.delta.ops import DeltaOps, MergeResult, Transaction
-from medallion.errors import MedallionError, RuleDefinitionError
-from medallion.layers import WriteMode
-from medallion.quality.engine import evaluate_table
-from medallion.quality.quarantine import write_quarantine
+from medallion.delta.results import Transaction
+from medallion.errors import QueryFailedError, RuleDefinitionError
+from medallion.lakehouse import Lakehouse, resolve_root
+from medallion.policies import WriteMode, WritePolicy, as_policy
 from medallion.rule import RuleKind
-from medallion.table import Table, resolve_root
+from medallion.runner.executor import Batch, RunInfo, Work, execute, utcnow
+from medallion.runner.results import RunResult
+from medallion.runner.runlog import write_run_log
+from medallion.table import Table
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -52,21 +53,13 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
     from pyspark.sql.streaming.query import StreamingQuery
 
-    from medallion.io import WriteResult
+    from medallion.delta.results import WriteResult
 
 __all__ = ["BatchOutcome", "CheckedBatchWriter", "start_micro_batches"]
 
 
 def _root(value: str | os.PathLike[str]) -> str:
     return resolve_root(os.fspath(value))
-
-
-def _mode(value: WriteMode | str | None) -> WriteMode | None:
-    return WriteMode(value) if value is not None else None
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 @attrs.frozen
@@ -112,10 +105,11 @@ class CheckedBatchWriter:
     """A ``foreachBatch`` function: apply a table's rules, quarantine, write, log; exactly once.
 
     For each micro-batch it evaluates the table's rules in one pass, appends the failing rows
-    to the layer's quarantine table, writes the valid rows to the table (its write mode, or
-    ``mode``) and appends a row to the run log. Each of the three writes is a Delta
-    transaction ``(f"{query_name}/<part>", batch_id)``: when Spark replays a batch after a
-    failure, the parts that were committed are skipped and the rest are written.
+    to the layer's quarantine table, writes the valid rows to the table (by its write policy,
+    or ``write``) and appends a row to the run log, through the step executor that pipelines
+    use. Each of the three writes is a Delta transaction ``(f"{query_name}/<part>",
+    batch_id)``: when Spark replays a batch after a failure, the parts that were committed are
+    skipped and the rest are written.
 
     Keep ``query_name`` stable across restarts, and change it when the checkpoint is deleted
     (batch ids start again at 0, and Delta would skip them as already written).
@@ -126,7 +120,7 @@ class CheckedBatchWriter:
         query_name: A name for the writer, stable across restarts; also the run log's
             pipeline name.
         source: Recorded with quarantined rows (e.g. the bronze table or topic).
-        mode: How to write; defaults to the table's write mode.
+        write: How to write (a policy, or a mode's name); defaults to the table's policy.
         log_runs: Append one run-log row per micro-batch.
         outcomes: What each micro-batch did in this process, latest last.
 
@@ -154,9 +148,10 @@ class CheckedBatchWriter:
     root: str = attrs.field(converter=_root)
     query_name: str = attrs.field(kw_only=True)
     source: str | None = attrs.field(default=None, kw_only=True)
-    mode: WriteMode | None = attrs.field(default=None, kw_only=True, converter=_mode)
+    write: WritePolicy | WriteMode | str | None = attrs.field(default=None, kw_only=True)
     log_runs: bool = attrs.field(default=True, kw_only=True)
     outcomes: list[BatchOutcome] = attrs.field(factory=list, init=False, repr=False)
+    _policy: WritePolicy | None = attrs.field(default=None, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if not self.query_name.strip():
@@ -164,6 +159,9 @@ class CheckedBatchWriter:
                 f"table {self.table.qualified_name!r}: a CheckedBatchWriter needs a query_name"
             )
         _refuse_dataset_rules(self.table)
+        if self.write is not None:
+            # A mode's name or a policy without keys: the table's keys complete it.
+            self._policy = as_policy(self.write, self.table.primary_keys)
 
     def transaction(self, part: str, batch_id: int) -> Transaction:
         """The Delta transaction of one part (``quarantine``, ``target``, ``runs``) of a batch.
@@ -195,79 +193,31 @@ class CheckedBatchWriter:
             QualityFailedError: A ``fail`` rule failed; nothing of the batch was written and
                 the query stops.
         """
-        from medallion.runner.results import RunResult, StepRun, StepStatus
-        from medallion.runner.runlog import write_run_log
-
         spark = batch.sparkSession
-        run_id = f"{self.query_name}:{batch_id}"
-        started = _now()
-        step = f"{self.query_name} batch {batch_id}"
-        ops = DeltaOps.of(spark, self.table, self.root)
-        before = ops.version() if ops.exists() else None
-        try:
-            result = evaluate_table(batch, self.table, self.root, spark=spark)
-        except Exception as exc:
-            if self.log_runs:
-                ended = _now()
-                failed = StepRun(
-                    step,
-                    self.table.qualified_name,
-                    StepStatus.FAILED,
-                    error=str(exc),
-                    started_at=started,
-                    ended_at=ended,
-                    version_before=before,
-                    location=ops.location,
-                )
-                # Not a transaction: the retry of this batch must still be able to log.
-                log = RunResult(run_id, self.query_name, started, ended, (failed,))
-                write_run_log(spark, self.root, log)
-            raise
-        try:
-            write_quarantine(
-                result,
-                self.table,
-                self.root,
-                run_id=run_id,
-                source=self.source,
-                transaction=self.transaction("quarantine", batch_id),
-            )
-            write = ops.write(
-                result.valid,
-                self.mode,
-                run_id=run_id,
-                transaction=self.transaction("target", batch_id),
-            )
-        finally:
-            result.release()
-        dropped = result.rows_dropped
-        if isinstance(write, MergeResult):
-            dropped += write.duplicates_removed + write.null_keys_dropped
-        outcome = BatchOutcome(batch_id, result.rows_read, result.rows_quarantined, dropped, write)
-        self.outcomes.append(outcome)
+        run = RunInfo(f"{self.query_name}:{batch_id}", self.query_name, utcnow())
+        work = Work(
+            f"{self.query_name} batch {batch_id}",
+            self.table,
+            lambda ctx: ctx.check(batch, source=self.source),
+            write=self._policy,
+        )
+        marker = Batch(self.query_name, batch_id)
+        outcome = execute(Lakehouse(spark, self.root), work, run, batch=marker)
+        step = outcome.run
         if self.log_runs:
-            ended = _now()
-            done = StepRun(
-                step,
-                self.table.qualified_name,
-                StepStatus.SUCCEEDED,
-                seconds=(ended - started).total_seconds(),
-                write=write,
-                rows_read=result.rows_read,
-                rows_quarantined=result.rows_quarantined,
-                rows_dropped=dropped,
-                rule_metrics=result.metrics,
-                started_at=started,
-                ended_at=ended,
-                version_before=before,
-                location=ops.location,
+            ended = step.ended_at or utcnow()
+            log = RunResult(run.run_id, self.query_name, run.started_at, ended, (step,))
+            # A failure is logged without a transaction: the batch's retry must still log.
+            done = marker.transaction("runs") if outcome.error is None else None
+            write_run_log(spark, self.root, log, transaction=done)
+        if outcome.error is not None:
+            raise outcome.error
+        assert step.write is not None
+        self.outcomes.append(
+            BatchOutcome(
+                batch_id, step.rows_read or 0, step.rows_quarantined, step.rows_dropped, step.write
             )
-            write_run_log(
-                spark,
-                self.root,
-                RunResult(run_id, self.query_name, started, ended, (done,)),
-                transaction=self.transaction("runs", batch_id),
-            )
+        )
 
 
 def start_micro_batches(
@@ -294,7 +244,7 @@ def start_micro_batches(
         The query (stopped, with ``available_now``).
 
     Raises:
-        MedallionError: With ``available_now``, the query stopped with an error.
+        QueryFailedError: With ``available_now``, the query stopped with an error.
 
     Example:
         >>> from pathlib import Path
@@ -319,7 +269,7 @@ def start_micro_batches(
         query.awaitTermination()
         error = query.exception()
         if error is not None:
-            raise MedallionError(f"query {query_name!r} stopped with an error: {error}") from None
+            raise QueryFailedError(f"query {query_name!r} stopped with an error: {error}") from None
         return query
     if trigger:
         started = started.trigger(processingTime=trigger)

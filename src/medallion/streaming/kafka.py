@@ -50,17 +50,22 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from medallion.delta.ops import DeltaOps, Transaction
-from medallion.errors import MedallionError
+from medallion.columns import KAFKA_COLUMNS
+from medallion.delta.ops import DeltaOps
+from medallion.errors import StreamDefinitionError
 from medallion.ingest.files import _mismatched
 from medallion.lakehouse import Lakehouse, resolve_root
 from medallion.layers import Layer
+from medallion.runner.context import StepContext
+from medallion.runner.executor import Batch, RunInfo, Work, execute, utcnow
+from medallion.runner.results import RunResult
+from medallion.runner.runlog import write_run_log
 from medallion.schema import as_string_schema
 from medallion.streaming.batches import start_micro_batches
 from medallion.table import Table
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import DataFrame, Row, SparkSession
     from pyspark.sql.streaming.query import StreamingQuery
 
 __all__ = [
@@ -73,18 +78,6 @@ __all__ = [
     "kafka_bronze_table",
     "stream_to_bronze",
 ]
-
-#: Kafka's metadata, kept on every bronze row read from a topic (before the ingestion columns).
-KAFKA_COLUMNS = T.StructType(
-    [
-        T.StructField("_kafka_topic", T.StringType(), True),
-        T.StructField("_kafka_partition", T.IntegerType(), True),
-        T.StructField("_kafka_offset", T.LongType(), True),
-        T.StructField("_kafka_timestamp", T.TimestampType(), True),
-        T.StructField("_kafka_key", T.StringType(), True),
-        T.StructField("_late", T.BooleanType(), True),
-    ]
-)
 
 #: The columns of a dead-letter table.
 DEAD_LETTER_SCHEMA = T.StructType(
@@ -148,7 +141,7 @@ def _secret(value: Secret | str | None) -> Secret | None:
 def _topics(value: str | Iterable[str]) -> tuple[str, ...]:
     topics = (value,) if isinstance(value, str) else tuple(value)
     if not topics or any(not t.strip() for t in topics):
-        raise MedallionError("a KafkaSource needs at least one non-empty topic")
+        raise StreamDefinitionError("a KafkaSource needs at least one non-empty topic")
     return topics
 
 
@@ -306,7 +299,7 @@ def kafka_bronze_table(table: Table) -> Table:
         The same table with the Kafka columns added to its schema.
 
     Raises:
-        MedallionError: The table is not a bronze table with a schema.
+        StreamDefinitionError: The table is not a bronze table with a schema.
 
     Example:
         >>> from medallion import Table
@@ -315,7 +308,7 @@ def kafka_bronze_table(table: Table) -> Table:
         ['id', '_kafka_topic', '_kafka_partition', '_kafka_offset']
     """
     if table.layer is not Layer.BRONZE or table.schema is None:
-        raise MedallionError(
+        raise StreamDefinitionError(
             f"table {table.qualified_name!r}: Kafka ingestion needs a bronze table with a schema"
         )
     names = set(table.schema.fieldNames())
@@ -348,10 +341,6 @@ def _parsed(raw: DataFrame, schema: T.StructType) -> DataFrame:
         .withColumn("__reason", reason)
         .drop("__strings", "__valid_json")
     )
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 @attrs.define(eq=False)
@@ -398,7 +387,7 @@ class BronzeStreamWriter:
         unit = unit.strip().lower().rstrip("s") or "second"
         seconds = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}.get(unit)
         if seconds is None:
-            raise MedallionError(
+            raise StreamDefinitionError(
                 f"table {self.table.qualified_name!r}: watermark {self.watermark!r} is not like "
                 "'10 minutes'"
             )
@@ -422,23 +411,46 @@ class BronzeStreamWriter:
             batch: The raw Kafka rows of the micro-batch.
             batch_id: Its id (a replay has the same id).
         """
-        from medallion.runner.results import RunResult, StepRun, StepStatus
-        from medallion.runner.runlog import write_run_log
-
         spark = batch.sparkSession
-        started = _now()
-        run_id = f"{self.query_name}:{batch_id}"
+        run = RunInfo(f"{self.query_name}:{batch_id}", self.query_name, utcnow())
         stored = kafka_bronze_table(self.table)
         assert self.table.schema is not None
         watermark = self._current_watermark(spark)
         parsed = _parsed(batch, self.table.schema).persist()
-        try:
+        counts: list[Row] = []
+
+        def produce(ctx: StepContext) -> DataFrame:
+            assert self.table.schema is not None
             late: Column = F.lit(False)
             if self.event_time is not None and watermark is not None:
                 late = F.coalesce(
                     F.col("__typed")[self.event_time] < F.lit(watermark), F.lit(False)
                 )
-            rows = parsed.where(F.col("__reason").isNull()).select(
+            found = parsed.agg(
+                F.count(F.lit(1)).alias("read"),
+                F.count_if(F.col("__reason").isNotNull()).alias("dead"),
+                F.max(F.col("__typed")[self.event_time]).alias("latest")
+                if self.event_time
+                else F.lit(None).alias("latest"),
+            ).first()
+            assert found is not None
+            counts.append(found)
+            if found["dead"]:
+                ctx.dead_letter(
+                    parsed.where(F.col("__reason").isNotNull()).select(
+                        F.lit(self.table.qualified_name).alias("table"),
+                        "topic",
+                        "partition",
+                        "offset",
+                        F.col("timestamp").alias("kafka_timestamp"),
+                        "key",
+                        "value",
+                        F.col("__reason").alias("reason"),
+                        F.lit(ctx.run_id).alias("run_id"),
+                        F.lit(_utc(run.started_at)).cast("timestamp").alias("dead_lettered_at"),
+                    )
+                )
+            return parsed.where(F.col("__reason").isNull()).select(
                 *[F.col("__typed")[f.name].alias(f.name) for f in self.table.schema.fields],
                 F.col("topic").alias("_kafka_topic"),
                 F.col("partition").alias("_kafka_partition"),
@@ -446,79 +458,42 @@ class BronzeStreamWriter:
                 F.col("timestamp").alias("_kafka_timestamp"),
                 F.col("key").cast("string").alias("_kafka_key"),
                 late.alias("_late"),
-                F.lit(started).alias("_ingested_at"),
-                F.lit(run_id).alias("_run_id"),
+                F.lit(_utc(run.started_at)).cast("timestamp").alias("_ingested_at"),
+                F.lit(ctx.run_id).alias("_run_id"),
                 F.concat(F.lit("kafka:"), F.col("topic"), F.lit("/"), F.col("partition")).alias(
                     "_source_file"
                 ),
                 F.col("timestamp").alias("_source_modified_at"),
                 F.lit(None).cast("string").alias("_rescued_data"),
                 F.lit(None).cast("string").alias("_rescue_reason"),
+                F.col("offset").alias("_source_position"),
             )
-            dead = parsed.where(F.col("__reason").isNotNull()).select(
-                F.lit(self.table.qualified_name).alias("table"),
-                "topic",
-                "partition",
-                "offset",
-                F.col("timestamp").alias("kafka_timestamp"),
-                "key",
-                "value",
-                F.col("__reason").alias("reason"),
-                F.lit(run_id).alias("run_id"),
-                F.lit(started).alias("dead_lettered_at"),
-            )
-            counts = parsed.agg(
-                F.count(F.lit(1)).alias("read"),
-                F.count_if(F.col("__reason").isNotNull()).alias("dead"),
-                F.max(F.col("__typed")[self.event_time]).alias("latest")
-                if self.event_time
-                else F.lit(None).alias("latest"),
-            ).first()
-            assert counts is not None
-            read, dead_count = int(counts["read"]), int(counts["dead"])
-            if dead_count:
-                DeltaOps(spark, dead_letter_location(self.root, self.table.layer)).write(
-                    dead,
-                    "append",
-                    run_id=run_id,
-                    transaction=Transaction(f"{self.query_name}/dead_letters", batch_id),
-                )
-            ops = DeltaOps.of(spark, stored, self.root)
-            before = ops.version() if ops.exists() else None
-            write = ops.write(
-                rows,
-                "append",
-                run_id=run_id,
-                transaction=Transaction(f"{self.query_name}/bronze", batch_id),
-            )
+
+        work = Work(f"{self.query_name} batch {batch_id}", stored, produce)
+        marker = Batch(self.query_name, batch_id, target_part="bronze")
+        try:
+            outcome = execute(Lakehouse(spark, self.root), work, run, batch=marker)
         finally:
             parsed.unpersist()
-        if self.watermark and counts["latest"] is not None:
-            candidate = counts["latest"] - self._delay()
+        if outcome.error is not None:
+            raise outcome.error
+        found = counts[0]
+        read, dead = int(found["read"]), int(found["dead"])
+        if self.watermark and found["latest"] is not None:
+            candidate = found["latest"] - self._delay()
             if self._watermark_at is None or candidate > self._watermark_at:
                 self._watermark_at = candidate
-        self.batches.append((batch_id, read - dead_count, dead_count))
+        self.batches.append((batch_id, read - dead, dead))
         if self.log_runs:
-            ended = _now()
-            step = StepRun(
-                f"{self.query_name} batch {batch_id}",
-                self.table.qualified_name,
-                StepStatus.SUCCEEDED,
-                seconds=(ended - started).total_seconds(),
-                write=write,
-                rows_read=read,
-                rows_dropped=0,
-                started_at=started,
-                ended_at=ended,
-                version_before=before,
-                location=ops.location,
-            )
-            write_run_log(
-                spark,
-                self.root,
-                RunResult(run_id, self.query_name, started, ended, (step,)),
-                transaction=Transaction(f"{self.query_name}/runs", batch_id),
-            )
+            step = attrs.evolve(outcome.run, rows_read=read, rows_dropped=0)
+            ended = step.ended_at or utcnow()
+            log = RunResult(run.run_id, self.query_name, run.started_at, ended, (step,))
+            write_run_log(spark, self.root, log, transaction=marker.transaction("runs"))
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """A naive UTC time made aware, so that Spark does not read it as local time."""
+    return value.replace(tzinfo=dt.timezone.utc)
 
 
 def stream_to_bronze(
@@ -565,13 +540,13 @@ def stream_to_bronze(
         >>> try:
         ...     stream_to_bronze(spark, source, sales, lakehouse,
         ...                      checkpoint=f"{lakehouse}/_checkpoint", watermark="10 minutes")
-        ... except MedallionError as exc:
+        ... except StreamDefinitionError as exc:
         ...     print(exc)
         table 'bronze.sales': a watermark needs the event_time column
     """
     name = query_name or f"{table.name}-from-kafka"
     if watermark and not event_time:
-        raise MedallionError(
+        raise StreamDefinitionError(
             f"table {table.qualified_name!r}: a watermark needs the event_time column"
         )
     writer = BronzeStreamWriter(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
@@ -16,11 +16,57 @@ from medallion.quality.gx.validate import _counter, _metrics, _run_gx
 from medallion.rule import Action, QualityRule
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
 
-    from medallion.pipeline.step import StepContext
+    from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["check_suite", "evaluate_suite"]
+    from medallion.table import Table
+
+
+class CheckingContext(Protocol):
+    """What :func:`check_suite` needs of a step's context; a ``StepContext`` is one.
+
+    Example:
+        >>> import datetime as dt
+        >>> from medallion import StepContext, Table
+        >>> ctx: CheckingContext = StepContext(spark, lakehouse, "r1", dt.datetime(2026, 1, 2),
+        ...                                    Table("orders", "gold"))
+        >>> ctx.table.qualified_name
+        'gold.orders'
+    """
+
+    @property
+    def spark(self) -> SparkSession:
+        """The session."""
+        ...
+
+    @property
+    def root(self) -> str:
+        """The lakehouse root."""
+        ...
+
+    @property
+    def table(self) -> Table:
+        """The table the rows are for."""
+        ...
+
+    def accept(self, result: QualityResult, *, source: str | None = None) -> DataFrame:
+        """Take an evaluation as the step's check; return the rows to write.
+
+        Args:
+            result: The evaluation.
+            source: Where the rows came from.
+
+        Example:
+            >>> import datetime as dt
+            >>> from medallion import StepContext, Table, evaluate
+            >>> ctx = StepContext(spark, lakehouse, "r1", dt.datetime(2026, 1, 2),
+            ...                   Table("orders", "gold"))
+            >>> ctx.accept(evaluate(spark.range(2), [])).count()
+            2
+        """
+        ...
+
+__all__ = ["CheckingContext", "check_suite", "evaluate_suite"]
 
 
 def _evaluate(
@@ -157,7 +203,7 @@ def evaluate_suite(
 
 
 def check_suite(
-    ctx: StepContext,
+    ctx: CheckingContext,
     df: DataFrame,
     suite: SuiteLike,
     *,
@@ -210,8 +256,6 @@ def check_suite(
         >>> check_suite(ctx, df, suite).count(), ctx.quality[0].rows_quarantined
         (1, 1)
     """
-    from medallion.quality.quarantine import write_quarantine
-
     result = _evaluate(
         df,
         suite,
@@ -229,6 +273,4 @@ def check_suite(
             spark=ctx.spark,
         ),
     )
-    write_quarantine(result, ctx.table, ctx.root, run_id=ctx.run_id, source=source)
-    ctx.quality.append(result)
-    return result.valid
+    return ctx.accept(result, source=source)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from medallion.errors import (
-    MedallionError,
+    ExpectationError,
     MedallionWarning,
     QualityFailedError,
     RuleDefinitionError,
@@ -65,7 +65,7 @@ def _run_gx(
         name="medallion", expectations=[c.expectation.config for c in gx_checks]
     )
     if len(suite.expectations) != len(gx_checks):
-        raise MedallionError("Great Expectations refused expectations that it loaded before")
+        raise ExpectationError("Great Expectations refused expectations that it loaded before")
     validation = batch.validate(
         suite,
         # The counts without samples of unexpected values, which take Spark jobs of their own.
@@ -77,7 +77,7 @@ def _run_gx(
     for check in gx_checks:
         found = by_name.get(check.expectation.name)
         if found is None:
-            raise MedallionError(
+            raise ExpectationError(
                 f"Great Expectations returned no result for {check.expectation.type} "
                 f"({check.expectation.name})"
             )

@@ -7,7 +7,9 @@ import contextlib
 import logging
 import os
 import shutil
+import signal
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -17,18 +19,15 @@ from typing import IO, TYPE_CHECKING
 
 from medallion.errors import MedallionError
 from medallion.testing.kafka._process import (
+    _LOG4J2_PROPERTIES,
+    _LOG_TAIL_LINES,
     _RUNNING,
     _accepts_connections,
-    _clean_up,
     _cluster_id,
+    _errors,
     _free_port,
-    _jvm,
-    _launch,
-    _log_tail,
-    _lost_port_race,
-    _make_directory,
-    _terminate,
-    _write_configuration,
+    _property,
+    _read_lines,
 )
 from medallion.testing.kafka.jars import DEFAULT_KAFKA_VERSION, kafka_jars
 
@@ -236,27 +235,27 @@ class KafkaBroker:
             began = time.monotonic()
             java = _java_executable(self._java)
             jars = self._jars_dir or kafka_jars(self.version)
-            _make_directory(self)
+            self._make_directory()
             fixed_ports = (self._requested_port, self._requested_controller_port) != (None, None)
             attempts = 1 if fixed_ports else 3  # free ports can be taken before Kafka binds them
             try:
                 for attempt in range(1, attempts + 1):
                     self._port = self._requested_port or _free_port(self.host)
                     self._controller_port = self._requested_controller_port or _free_port(self.host)
-                    _write_configuration(self)
+                    self._write_configuration()
                     self._format(java, jars)
-                    _launch(self, java, jars)
+                    self._launch(java, jars)
                     try:
                         self._wait_until_ready(began + self.start_timeout)
                         break
                     except KafkaBrokerError:
-                        if attempt == attempts or not _lost_port_race(self):
+                        if attempt == attempts or not self._lost_port_race():
                             raise
                         _LOG.info("Kafka's port was taken meanwhile; retrying with other ports")
-                        _terminate(self)
+                        self._terminate()
             except BaseException:
-                _terminate(self)
-                _clean_up(self)
+                self._terminate()
+                self._clean_up()
                 raise
             _RUNNING.add(self)
             _LOG.info(
@@ -282,8 +281,8 @@ class KafkaBroker:
             (False, None)
         """
         with self._lock:
-            _terminate(self)
-            _clean_up(self)
+            self._terminate()
+            self._clean_up()
             _RUNNING.discard(self)
 
     def __enter__(self) -> KafkaBroker:
@@ -399,7 +398,7 @@ class KafkaBroker:
         if (self._path("data") / "meta.properties").is_file():
             return  # formatted by an earlier run of this directory
         command = [
-            *_jvm(self, java, jars),
+            *self._jvm(java, jars),
             "kafka.tools.StorageTool",
             "format",
             "--cluster-id",
@@ -448,4 +447,110 @@ class KafkaBroker:
             if code is not None
             else f"did not answer on {self.host}:{self._port} within {self.start_timeout} s"
         )
-        raise KafkaBrokerError(f"the Kafka broker {problem}; its log ({where}):\n{_log_tail(self)}")
+        tail = self._log_tail()
+        raise KafkaBrokerError(f"the Kafka broker {problem}; its log ({where}):\n{tail}")
+
+    def _make_directory(self) -> None:
+        if self._requested_directory is not None:
+            self._directory = self._requested_directory.resolve()
+            self._directory.mkdir(parents=True, exist_ok=True)
+            self._owns_directory = False
+        else:
+            self._directory = Path(tempfile.mkdtemp(prefix="medallion-kafka-"))
+            self._owns_directory = True
+
+    def _write_configuration(self) -> None:
+        host, port, controller = self.host, self._port, self._controller_port
+        settings: dict[str, str | int | bool] = {
+            "process.roles": "broker,controller",
+            "node.id": 1,
+            "controller.quorum.voters": f"1@{host}:{controller}",
+            "listeners": f"PLAINTEXT://{host}:{port},CONTROLLER://{host}:{controller}",
+            "advertised.listeners": f"PLAINTEXT://{host}:{port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.self.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "log.dirs": str(self._path("data")),
+            "num.partitions": self.num_partitions,
+            "auto.create.topics.enable": self.auto_create_topics,
+            "offsets.topic.replication.factor": 1,
+            "offsets.topic.num.partitions": 1,
+            "transaction.state.log.replication.factor": 1,
+            "transaction.state.log.min.isr": 1,
+            "transaction.state.log.num.partitions": 1,
+            "share.coordinator.state.topic.replication.factor": 1,
+            "share.coordinator.state.topic.min.isr": 1,
+            "group.initial.rebalance.delay.ms": 0,
+            "num.network.threads": 2,
+            "num.io.threads": 2,
+            **self.properties,
+        }
+        text = "".join(f"{key}={_property(value)}\n" for key, value in settings.items())
+        self._path("server.properties").write_text(text, encoding="utf-8")
+        log4j = _LOG4J2_PROPERTIES.format(log=self._path("server.log"), level=self.log_level)
+        self._path("log4j2.properties").write_text(log4j, encoding="utf-8")
+
+    def _jvm(self, java: str, jars: Path) -> list[str]:
+        return [
+            java,
+            f"-Xmx{self.heap}",
+            "-Xms64m",
+            # C1 only: starts about a second faster and spends less CPU compiling; enough
+            # throughput for development and tests (override with jvm_options).
+            "-XX:TieredStopAtLevel=1",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={self._path('log4j2.properties')}",
+            f"-Dkafka.logs.dir={self._directory}",
+            *self.jvm_options,
+            "-cp",
+            str(jars / "*"),
+        ]
+
+    def _launch(self, java: str, jars: Path) -> None:
+        self._output = self._path("kafka.out").open("ab")
+        command = [*self._jvm(java, jars), "kafka.Kafka", str(self._path("server.properties"))]
+        self._process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=self._output,
+            stderr=subprocess.STDOUT,
+            cwd=self._directory,
+            start_new_session=True,  # its own process group: no Ctrl-C from our terminal
+        )
+
+    def _log_tail(self) -> str:
+        parts = []
+        for name in ("server.log", "kafka.out"):
+            lines = _read_lines(self._path(name))
+            errors = _errors(lines)
+            if errors:
+                parts.append(f"--- errors in {name} ---\n" + "\n".join(errors))
+            if lines:
+                parts.append(f"--- end of {name} ---\n" + "\n".join(lines[-_LOG_TAIL_LINES:]))
+        return "\n".join(parts) or "(empty)"
+
+    def _lost_port_race(self) -> bool:
+        return "Address already in use" in self._log_tail()
+
+    def _terminate(self) -> None:
+        self._admin = None
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=self.stop_timeout)
+            except subprocess.TimeoutExpired:
+                _LOG.warning("Kafka broker %s ignored SIGTERM; killing it", process.pid)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        if self._output is not None:
+            self._output.close()
+            self._output = None
+
+    def _clean_up(self) -> None:
+        if self._directory is not None and self._owns_directory and not self.keep:
+            shutil.rmtree(self._directory, ignore_errors=True)
+            self._directory = None
+        self._port = self._controller_port = None

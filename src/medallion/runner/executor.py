@@ -1,0 +1,333 @@
+"""The step executor: one way to run a step, record what it did, and write it.
+
+``Pipeline.run``, :class:`~medallion.CheckedBatchWriter` and the Kafka bronze writer all run
+their steps through :func:`execute`:
+
+1. read the changes of the step's incremental inputs; when none has anything new, stop there
+   (the step is up to date and nothing is committed);
+2. call the step's function with a :class:`~medallion.StepContext`; it returns the rows;
+3. write what the context collected (quarantined rows, dead letters), then the rows by the
+   table's write policy, with the run's id and the source versions consumed in that commit;
+4. compact the table when it asks for it (``optimize_after_write``);
+5. report a :class:`~medallion.StepRun`, failures included (the caller logs it).
+
+A streaming micro-batch passes a :class:`Batch`: each of its writes is then a Delta
+transaction keyed by the batch, so a replayed batch is written exactly once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+import attrs
+
+from medallion.delta._target import Target
+from medallion.delta.maintenance import optimize
+from medallion.delta.policy import write_by_policy
+from medallion.delta.results import MergeResult, Transaction, WriteResult
+from medallion.errors import PipelineDefinitionError
+from medallion.ingest.files import FileBatch, ingest_result
+from medallion.lakehouse import Lakehouse
+from medallion.policies import Append, WritePolicy
+from medallion.quality.quarantine import discard_quarantine, write_quarantine
+from medallion.runner.context import StepContext
+from medallion.runner.inputs import Changes, consumed_tags, read_changes
+from medallion.runner.results import StepRun, StepStatus
+from medallion.table import Table
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+__all__ = ["Batch", "Outcome", "RunInfo", "Work", "execute", "utcnow"]
+
+
+def utcnow() -> dt.datetime:
+    """The current time in UTC, naive (how medallion records times).
+
+    Example:
+        >>> utcnow().tzinfo is None
+        True
+    """
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+@attrs.frozen
+class Work:
+    """What the executor runs: a function that makes a table's rows, and how to write them.
+
+    Attributes:
+        name: The step's name (``"clean_orders"``, ``"orders-stream batch 7"``).
+        table: The table written.
+        produce: Makes the rows from a context; ``None`` means nothing to write.
+        inputs: The tables it reads (for the context).
+        changes_of: The inputs read incrementally (see :func:`~medallion.changes`).
+        write: The write policy; by default the table's.
+
+    Example:
+        >>> from medallion import Table
+        >>> work = Work("numbers", Table("numbers", "gold"), lambda ctx: ctx.spark.range(3))
+        >>> work.name, work.write is None
+        ('numbers', True)
+    """
+
+    name: str
+    table: Table
+    produce: Callable[[StepContext], DataFrame | None] = attrs.field(eq=False, repr=False)
+    inputs: tuple[Table, ...] = ()
+    changes_of: tuple[Table, ...] = ()
+    write: WritePolicy | None = None
+
+
+def _frozen(value: Mapping[str, object] | None) -> Mapping[str, str]:
+    return MappingProxyType({str(k): str(v) for k, v in dict(value or {}).items()})
+
+
+@attrs.frozen
+class RunInfo:
+    """The run a step belongs to.
+
+    Attributes:
+        run_id: The run's id, recorded on every row and commit it writes.
+        pipeline: The pipeline's (or query's) name.
+        started_at: When the run began (UTC, naive); an SCD2 version without an effective
+            column takes effect then, and bronze records it as the ingestion time.
+        params: The run's parameters.
+
+    Example:
+        >>> RunInfo("r1", "shop", utcnow()).params
+        mappingproxy({})
+    """
+
+    run_id: str
+    pipeline: str
+    started_at: dt.datetime
+    params: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen)
+
+
+@attrs.frozen
+class Batch:
+    """A streaming micro-batch: its writes are Delta transactions keyed by the batch.
+
+    Attributes:
+        app_id: A name stable across restarts (the query's name).
+        version: The micro-batch id (a replay has the same).
+        target_part: The name of the table write's part (``"<app_id>/<part>"``).
+
+    Example:
+        >>> Batch("orders-stream", 7).transaction("quarantine")
+        Transaction(app_id='orders-stream/quarantine', version=7)
+    """
+
+    app_id: str
+    version: int
+    target_part: str = "target"
+
+    def transaction(self, part: str) -> Transaction:
+        """The Delta transaction of one part of the batch's writes.
+
+        Args:
+            part: ``"quarantine"``, ``"dead_letters"``, the target part or ``"runs"``.
+
+        Returns:
+            The transaction.
+
+        Example:
+            >>> Batch("orders-stream", 7, target_part="bronze").transaction("bronze").app_id
+            'orders-stream/bronze'
+        """
+        return Transaction(f"{self.app_id}/{part}", self.version)
+
+
+@attrs.frozen
+class Outcome:
+    """What :func:`execute` did: the step's run entry, and its error when it failed.
+
+    Attributes:
+        run: The step's entry for the run log.
+        error: The exception the step raised, if it failed.
+
+    Example:
+        >>> outcome = Outcome(StepRun("numbers", "gold.numbers", "succeeded"))
+        >>> outcome.run.status.value, outcome.error is None
+        ('succeeded', True)
+    """
+
+    run: StepRun
+    error: BaseException | None = attrs.field(default=None, eq=False)
+
+
+def execute(
+    lakehouse: Lakehouse, work: Work, run: RunInfo, *, batch: Batch | None = None
+) -> Outcome:
+    """Run a step: read its incremental inputs, make its rows, write them, report.
+
+    The step's failure is reported, not raised (the :class:`Outcome` carries it).
+
+    Args:
+        lakehouse: The lakehouse, with the session to use.
+        work: The step.
+        run: The run it belongs to.
+        batch: For a streaming micro-batch: makes every write a transaction of the batch.
+
+    Returns:
+        The step's entry and its error, if any.
+
+    Example:
+        >>> from medallion import Lakehouse, Table
+        >>> numbers = Table("numbers", "gold")
+        >>> work = Work("numbers", numbers, lambda ctx: ctx.spark.range(3))
+        >>> outcome = execute(Lakehouse(spark, lakehouse), work, RunInfo("r1", "doc", utcnow()))
+        >>> outcome.run.status.value, outcome.run.write.rows_inserted
+        ('succeeded', 3)
+    """
+    started, clock = utcnow(), time.perf_counter()
+    table = work.table
+    target = Target(
+        lakehouse.session, lakehouse.location(table), table=table, root=lakehouse.root
+    )
+    entry = attrs.evolve(
+        StepRun(work.name, table.qualified_name, StepStatus.SUCCEEDED),
+        started_at=started,
+        location=target.location,
+    )
+    ctx: StepContext | None = None
+    quarantined = False
+    try:
+        found = read_changes(lakehouse, table, work.changes_of)
+        if found and all(c.is_empty for c in found.values()):
+            note = f"nothing new in {', '.join(found)}"
+            entry = attrs.evolve(entry, version_before=target.version())
+            return Outcome(_ended(entry, clock, StepStatus.UP_TO_DATE, note=note))
+        # Created first (a table with a schema), so that restoring the version before the step
+        # undoes it, even on its first run.
+        target.create()
+        entry = attrs.evolve(entry, version_before=target.version() if target.exists() else None)
+        ctx = StepContext(
+            lakehouse.session,
+            lakehouse.root,
+            run.run_id,
+            run.started_at,
+            table,
+            work.inputs,
+            run.params,
+            incremental=found,
+        )
+        rows = work.produce(ctx)
+        if isinstance(rows, WriteResult):
+            raise PipelineDefinitionError(
+                f"step {work.name!r} returned a write's result: a step returns its rows (a "
+                "DataFrame) and medallion writes them by the table's policy (for files, "
+                "return ctx.read_files(source))"
+            )
+        batches = ctx.file_batches
+        if batches and all(b.is_empty for b in batches) and not _news(found):
+            note = f"no new file ({sum(len(b.files_skipped) for b in batches)} seen before)"
+            return Outcome(_ended(entry, clock, StepStatus.UP_TO_DATE, note=note))
+        quarantined = _side_writes(lakehouse, ctx, run, batch)
+        written: WriteResult | None = None
+        if rows is not None:
+            written = write_by_policy(
+                target,
+                rows,
+                work.write or table.write,
+                load_time=run.started_at,
+                run_id=run.run_id,
+                tags=consumed_tags(found.values()),
+                transaction=batch.transaction(batch.target_part) if batch else None,
+            )
+            if batches:
+                written = ingest_result(written, _combined(batches))
+            if table.optimize_after_write and written.version is not None:
+                optimize(target)
+        return Outcome(_ended(_counted(entry, ctx, written), clock, StepStatus.SUCCEEDED))
+    except Exception as exc:
+        if quarantined and batch is None:
+            # The step's rows were not written: neither are its quarantined rows, so that a
+            # rerun quarantines them once. (A micro-batch's replay skips what was committed.)
+            discard_quarantine(lakehouse.session, lakehouse.root, table, run.run_id)
+        failed = attrs.evolve(entry, error=f"{type(exc).__name__}: {exc}")
+        return Outcome(_ended(failed, clock, StepStatus.FAILED), exc)
+    finally:
+        if ctx is not None:
+            ctx.release()
+
+
+def _news(found: Mapping[str, Changes]) -> bool:
+    return any(not c.is_empty for c in found.values())
+
+
+def _side_writes(
+    lakehouse: Lakehouse, ctx: StepContext, run: RunInfo, batch: Batch | None
+) -> bool:
+    """Write the quarantined rows and dead letters the context collected; whether any were."""
+    quarantined = False
+    for check in ctx.checks:
+        wrote = write_quarantine(
+            check.result,
+            ctx.table,
+            lakehouse.root,
+            run_id=run.run_id,
+            source=check.source,
+            transaction=batch.transaction("quarantine") if batch else None,
+        )
+        quarantined = quarantined or wrote is not None
+    if ctx.dead_letters:
+        letters = ctx.dead_letters[0]
+        for more in ctx.dead_letters[1:]:
+            letters = letters.unionByName(more)
+        target = Target(lakehouse.session, lakehouse.dead_letters(ctx.table.layer))
+        write_by_policy(
+            target,
+            letters,
+            Append(),
+            run_id=run.run_id,
+            transaction=batch.transaction("dead_letters") if batch else None,
+        )
+    return quarantined
+
+
+def _combined(batches: Sequence[FileBatch]) -> FileBatch:
+    """One batch standing for several (their files and counts together)."""
+    if len(batches) == 1:
+        return batches[0]
+    return attrs.evolve(
+        batches[0],
+        files_read=tuple(f for b in batches for f in b.files_read),
+        files_skipped=tuple(f for b in batches for f in b.files_skipped),
+        observation=None,  # each batch counted its own rows: take the write's count
+    )
+
+
+def _counted(entry: StepRun, ctx: StepContext, written: WriteResult | None) -> StepRun:
+    """The entry with the step's counts: rows read, quarantined and dropped, and its write."""
+    quality = ctx.quality
+    rows_read: int | None = sum(q.rows_read for q in quality) if quality else None
+    if rows_read is None and ctx.file_batches and written is not None:
+        rows_read = written.rows_inserted
+    dropped = sum(q.rows_dropped for q in quality)
+    if isinstance(written, MergeResult):
+        dropped += written.duplicates_removed + written.null_keys_dropped
+    return attrs.evolve(
+        entry,
+        write=written,
+        rows_read=rows_read,
+        rows_quarantined=sum(q.rows_quarantined for q in quality),
+        rows_dropped=dropped,
+        rule_metrics=tuple(m for q in quality for m in q.metrics),
+    )
+
+
+def _ended(
+    entry: StepRun, clock: float, status: StepStatus, *, note: str | None = None
+) -> StepRun:
+    return attrs.evolve(
+        entry,
+        status=status,
+        seconds=time.perf_counter() - clock,
+        ended_at=utcnow(),
+        note=note,
+    )
