@@ -202,7 +202,11 @@ def prepare_bronze(spark: SparkSession, root: str, landing: str) -> bool:
 
 
 def _clean_customers(spark: SparkSession, root: str) -> DataFrame:
-    """The bronze customers that fit the schema, shaped like ``silver.customers_demo``."""
+    """The bronze customers that fit the schema, shaped like ``silver.customers_demo``.
+
+    Bronze's source columns come along: when the CRM export lists a customer twice, the MERGE
+    keeps the later line (they are not written to the table).
+    """
     return (
         read_table(spark, BRONZE_CUSTOMERS, root)
         .where(F.col("_rescued_data").isNull() & F.col("customer_id").isNotNull())
@@ -217,6 +221,9 @@ def _clean_customers(spark: SparkSession, root: str) -> DataFrame:
             "signup_date",
             F.lower(F.trim("loyalty_tier")).alias("loyalty_tier"),
             F.col("_ingested_at").alias("updated_at"),
+            "_source_modified_at",
+            "_source_file",
+            "_source_position",
         )
     )
 
@@ -246,7 +253,7 @@ def _new_customers(spark: SparkSession) -> DataFrame:
 
 def _demo_merge(spark: SparkSession, root: str, ops: DeltaOps) -> dict[str, object]:
     _section(f"1. MERGE (upsert) into {ops.name}, keyed on customer_id")
-    initial = ops.merge(_clean_customers(spark, root), order_by="updated_at")
+    initial = ops.merge(_clean_customers(spark, root), sequence_by="updated_at")
     print(_merge_line("initial load from bronze", initial))
     print("  (bronze.customers holds every row the CRM exported, some customers twice)")
 
@@ -279,7 +286,7 @@ def _demo_merge(spark: SparkSession, root: str, ops: DeltaOps) -> dict[str, obje
     )
     unchanged = snapshot.where(F.col("customer_id").isin(ids[5:]))
     upsert = stale.unionByName(changed).unionByName(unchanged).unionByName(_new_customers(spark))
-    merged = ops.merge(upsert, order_by="updated_at")
+    merged = ops.merge(upsert, sequence_by="updated_at")
     print(_merge_line("5 changed, 5 unchanged, 3 new", merged))
     winner = ops.read().where(F.col("customer_id") == key).select("loyalty_tier").first()
     assert winner is not None
@@ -287,7 +294,7 @@ def _demo_merge(spark: SparkSession, root: str, ops: DeltaOps) -> dict[str, obje
         f"  {key} came 3 times (silver 10:00, gold 11:00, platinum 12:00): "
         f"loyalty_tier is now {winner['loyalty_tier']!r}"
     )
-    remerged = ops.merge(upsert, order_by="updated_at")
+    remerged = ops.merge(upsert, sequence_by="updated_at")
     print(_merge_line("the same rows again", remerged))
     if remerged.version is None:
         print("  (nothing differs: no row is rewritten and no version is made)")

@@ -1,11 +1,12 @@
 """Gold steps of the e-commerce pipeline: sales marts, dimensions, RFM and product performance.
 
-Every step reads silver incrementally (``StepContext.increment``: the whole table the first
-time, then the Change Data Feed since the version its last write recorded) and returns
-``ctx.no_changes()`` when silver has not changed, so a rerun commits no gold version. The
-source versions a step consumed are recorded in the commit of its write (``ctx.tags``); a step
-that finds nothing to write (new lines that are all cancelled, say) commits nothing, so it reads
-the same changes again, with the next ones, in the following run.
+Every step reads silver incrementally: it declares ``inputs=[changes(SILVER_...)]``, so the
+runner gives it, through ``ctx.changes(...)``, the whole table the first time and then the
+silver rows that changed since the version its last write recorded, with both images of
+updated rows and the deleted ones. When silver has not changed, the runner does not run the
+step and nothing is committed. The step returns rows; the runner writes them by the table's
+write policy (declared in :mod:`examples.ecommerce.tables`), recording the silver versions
+consumed in the same commit.
 
 Revenue-bearing lines are those with ``status = 'completed'`` (silver standardises the status
 to lower case): pending lines have not been paid yet, cancelled ones never will be and returned
@@ -21,9 +22,9 @@ Tables:
   orders, rounded half up to cents). A period has a row only while it has revenue-bearing lines.
   *Incremental:* the periods of the changed silver lines (inserted, both images of updated
   ones, deleted) are recomputed from silver (only their dates are read) and MERGEd; a period
-  left without revenue-bearing lines is deleted, and a recomputed row equal to the stored one
-  is not rewritten.
-* ``gold.dim_customers``: SCD type 2 (``DeltaOps.merge_scd2``). A change of city, state,
+  recomputed to no revenue-bearing order is deleted (``Merge(delete_when="orders = 0")``), and
+  a recomputed row equal to the stored one is not rewritten.
+* ``gold.dim_customers``: SCD type 2 (the table's ``SCD2`` policy). A change of city, state,
   country or loyalty tier closes the current row (``valid_to``, ``is_current = false``) and opens
   a new one, effective at silver's ``updated_at``; a change of name, email or signup date
   updates the current row in place (with ``updated_at``, the time of the customer's latest
@@ -82,7 +83,7 @@ from typing import Any
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from medallion import DeltaOps, Increment, Pipeline, StepContext, StepOutput, Table
+from medallion import StepContext, changes
 
 from .tables import (
     GOLD_CUSTOMER_RFM,
@@ -96,12 +97,12 @@ from .tables import (
     SILVER_CUSTOMERS,
     SILVER_PRODUCTS,
     SILVER_TRANSACTIONS,
+    pipeline,
 )
 
 __all__ = [
     "REVENUE_STATUS",
     "SEGMENTS",
-    "add_gold_steps",
     "customer_rfm",
     "daily_sales",
     "dim_customers",
@@ -138,27 +139,6 @@ _MONEY = "decimal(18,2)"
 # -- shared helpers --------------------------------------------------------------------------
 
 
-def _changes(ctx: StepContext, increment: Increment, source: Table) -> DataFrame | None:
-    """Every image of the source rows an increment covers; ``None`` on a consumer's first run.
-
-    ``Increment.rows`` holds only the new values of updated rows; the old values matter too (a
-    line moved to another date, customer or product changes two keys), so the Change Data Feed
-    of the increment's versions is read whole: inserts, both images of updates, deletes.
-    (``ctx.increment`` has checked that the source records its changes.)
-    """
-    if increment.from_version is None:
-        return None
-    if increment.is_empty:
-        return increment.rows
-    return (
-        ctx.spark.read.format("delta")
-        .option("readChangeFeed", "true")
-        .option("startingVersion", increment.from_version)
-        .option("endingVersion", increment.to_version)
-        .load(ctx.location(source))
-    )
-
-
 def _distinct(df: DataFrame, column: Column, name: str) -> list[Any]:
     """The distinct non-null values of an expression, collected (the keys an increment hits)."""
     rows = df.select(column.alias(name)).where(F.col(name).isNotNull()).distinct().collect()
@@ -191,51 +171,32 @@ def _sales(lines: DataFrame, key: str, period: Callable[[Column], Column]) -> Da
     )
 
 
-def _sales_step(
+def _period_totals(
     ctx: StepContext,
     key: str,
     period: Callable[[Column], Column],
     period_end: Callable[[dt.date], dt.date],
-    *,
-    year_partition: str | None = None,
-) -> StepOutput:
-    """Recompute the periods an increment of silver transactions touches, and MERGE them.
+) -> DataFrame:
+    """The sales of the periods the changes of silver transactions touch, from silver.
 
-    Args:
-        ctx: The step's context; ``ctx.table`` is the mart.
-        key: The mart's period column.
-        period: The start of the period an order date falls in.
-        period_end: The last day of the period that starts on a date.
-        year_partition: The mart's partition column holding the period's year, if any.
-
-    Returns:
-        The MERGE's result, or no write when no period changed.
+    On the first run, every period of the changed rows (the whole table). Then only the
+    periods of the changed lines (both images of an update: a line moved to another day
+    touches both days): their lines are read again from silver (only their dates: Delta skips
+    the other files) and summed; a touched period left without revenue-bearing lines comes out
+    with ``orders = 0``, which the table's policy deletes.
     """
-    increment = ctx.increment(SILVER_TRANSACTIONS)
-    if increment.is_empty:
-        return ctx.no_changes()
-    changed = _changes(ctx, increment, SILVER_TRANSACTIONS)
-    if changed is None:
-        source = _sales(increment.rows, key, period)
-    else:
-        periods = _distinct(changed, period(F.col("order_date")), key)
-        if not periods:
-            return ctx.no_changes()
-        lines = ctx.read(SILVER_TRANSACTIONS).where(
-            F.col("order_date").between(periods[0], period_end(periods[-1]))
-            & period(F.col("order_date")).isin(periods)
-        )
-        fresh = _sales(lines, key, period)
-        stored = ctx.read(ctx.table).where(F.col(key).isin(periods))
-        if year_partition is not None:
-            stored = stored.where(F.col(year_partition).isin(sorted({p.year for p in periods})))
-        # A stored period left without revenue-bearing lines: a row of nulls deletes it.
-        emptied = stored.select(key).join(fresh.select(key), key, "left_anti")
-        source = fresh.unionByName(emptied, allowMissingColumns=True)
-    if year_partition is not None:
-        source = source.withColumn(year_partition, F.year(key))
-    return DeltaOps.of(ctx.spark, ctx.table, ctx.root).merge(
-        source, delete_when="s.orders IS NULL", run_id=ctx.run_id, tags=ctx.tags
+    changed = ctx.changes(SILVER_TRANSACTIONS)
+    if changed.is_full:
+        return _sales(changed.rows, key, period)
+    periods = _distinct(changed.rows, period(F.col("order_date")), key)
+    dates = F.col("order_date")
+    if periods:
+        dates = dates.between(periods[0], period_end(periods[-1]))
+    lines = ctx.read(SILVER_TRANSACTIONS).where(dates & period(F.col("order_date")).isin(periods))
+    touched = ctx.spark.createDataFrame([(p,) for p in periods], f"{key} DATE")
+    fresh = touched.join(_sales(lines, key, period), key, "left")
+    return fresh.fillna(0, ["orders", "order_lines", "units", "customers"]).withColumn(
+        "revenue", F.coalesce("revenue", F.lit(0).cast(_MONEY))
     )
 
 
@@ -251,71 +212,77 @@ def _month_end(start: dt.date) -> dt.date:
     return (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
 
 
-def daily_sales(ctx: StepContext) -> StepOutput:
-    """Completed sales per day, MERGEd for the days whose silver lines changed."""
-    return _sales_step(
-        ctx, "order_date", lambda day: day, lambda day: day, year_partition="order_year"
+@pipeline.step(GOLD_DAILY_SALES, inputs=[changes(SILVER_TRANSACTIONS)], name="gold_daily_sales")
+def daily_sales(ctx: StepContext) -> DataFrame:
+    """Completed sales per day, for the days whose silver lines changed."""
+    totals = _period_totals(ctx, "order_date", lambda day: day, lambda day: day)
+    return totals.withColumn("order_year", F.year("order_date"))
+
+
+@pipeline.step(GOLD_WEEKLY_SALES, inputs=[changes(SILVER_TRANSACTIONS)], name="gold_weekly_sales")
+def weekly_sales(ctx: StepContext) -> DataFrame:
+    """Completed sales per ISO week (Monday to Sunday), for the weeks that changed."""
+    return _period_totals(
+        ctx, "week_start", _week_start, lambda start: start + dt.timedelta(days=6)
     )
 
 
-def weekly_sales(ctx: StepContext) -> StepOutput:
-    """Completed sales per ISO week (Monday to Sunday), MERGEd for the weeks that changed."""
-    return _sales_step(ctx, "week_start", _week_start, lambda start: start + dt.timedelta(days=6))
-
-
-def monthly_sales(ctx: StepContext) -> StepOutput:
-    """Completed sales per calendar month, MERGEd for the months that changed."""
-    return _sales_step(ctx, "month_start", _month_start, _month_end)
+@pipeline.step(GOLD_MONTHLY_SALES, inputs=[changes(SILVER_TRANSACTIONS)], name="gold_monthly_sales")
+def monthly_sales(ctx: StepContext) -> DataFrame:
+    """Completed sales per calendar month, for the months that changed."""
+    return _period_totals(ctx, "month_start", _month_start, _month_end)
 
 
 # -- dimensions ------------------------------------------------------------------------------
 
-#: The customer attributes whose changes open a new version of ``gold.dim_customers``.
-_TRACKED = ("city", "state", "country", "loyalty_tier")
 
+@pipeline.step(GOLD_DIM_CUSTOMERS, inputs=[changes(SILVER_CUSTOMERS)], name="gold_dim_customers")
+def dim_customers(ctx: StepContext) -> DataFrame:
+    """The changed silver customers, for the SCD type 2 customer dimension.
 
-def dim_customers(ctx: StepContext) -> StepOutput:
-    """Merge the changed silver customers into the SCD type 2 customer dimension.
-
-    City, state, country and loyalty tier are tracked (a change closes the current row and
-    opens a new one at silver's ``updated_at``); name, email, signup date and ``updated_at``
-    change in place.
+    The table's policy tracks city, state, country and loyalty tier (a change closes the
+    current row and opens a new one at silver's ``updated_at``); name, email, signup date and
+    ``updated_at`` change in place. Customers deleted from silver keep their rows.
     """
-    increment = ctx.increment(SILVER_CUSTOMERS)
-    if increment.is_empty:
-        return ctx.no_changes()
-    customers = increment.rows.select(
-        "customer_id",
-        "full_name",
-        "email",
-        "city",
-        "state",
-        "country",
-        "signup_date",
-        "loyalty_tier",
-        "updated_at",
-    )
-    return DeltaOps.of(ctx.spark, ctx.table, ctx.root).merge_scd2(
-        customers,
-        keys=["customer_id"],
-        tracked=_TRACKED,
-        effective_at="updated_at",
-        run_id=ctx.run_id,
-        tags=ctx.tags,
-    )
-
-
-def dim_products(ctx: StepContext) -> StepOutput:
-    """The latest attributes of the changed silver products, for the runner to MERGE."""
-    increment = ctx.increment(SILVER_PRODUCTS)
-    if increment.is_empty:
-        return ctx.no_changes()
-    latest = Window.partitionBy("product_id").orderBy(F.col("updated_at").desc_nulls_last())
     return (
-        increment.rows.withColumn("_version", F.row_number().over(latest))
-        .where(F.col("_version") == 1)
+        ctx.changes(SILVER_CUSTOMERS)
+        .upserts()
         .select(
-            "product_id", "product_name", "category", "brand", "price", "cost", "margin", "active"
+            "customer_id",
+            "full_name",
+            "email",
+            "city",
+            "state",
+            "country",
+            "signup_date",
+            "loyalty_tier",
+            "updated_at",
+            "_commit_version",  # orders two versions of a customer with the same updated_at
+        )
+    )
+
+
+@pipeline.step(GOLD_DIM_PRODUCTS, inputs=[changes(SILVER_PRODUCTS)], name="gold_dim_products")
+def dim_products(ctx: StepContext) -> DataFrame:
+    """The changed silver products, for the runner to MERGE (the latest by ``updated_at``).
+
+    Products deleted from silver stay: the catalogue deactivates products rather than
+    deleting them.
+    """
+    return (
+        ctx.changes(SILVER_PRODUCTS)
+        .upserts()
+        .select(
+            "product_id",
+            "product_name",
+            "category",
+            "brand",
+            "price",
+            "cost",
+            "margin",
+            "active",
+            "updated_at",  # the table's Merge(sequence_by="updated_at") reads it; not stored
+            "_commit_version",
         )
     )
 
@@ -339,34 +306,18 @@ def _calendar(days: DataFrame) -> DataFrame:
     )
 
 
-def dim_dates(ctx: StepContext) -> StepOutput:
-    """Extend the calendar to the earliest and latest order dates of the increment."""
-    increment = ctx.increment(SILVER_TRANSACTIONS)
-    if increment.is_empty:
-        return ctx.no_changes()
-    seen = increment.rows.agg(F.min("order_date"), F.max("order_date")).first()
-    stored = ctx.read(ctx.table).agg(F.min("date"), F.max("date")).first()
-    assert seen is not None and stored is not None
-    first: dt.date | None
-    last: dt.date | None
-    (first, last), (low, high) = seen, stored
-    if first is None or last is None:
-        return ctx.no_changes()
-    one_day = dt.timedelta(days=1)
-    spans: list[tuple[dt.date, dt.date]] = []
-    if low is None or high is None:
-        spans.append((first, last))
-    else:
-        if first < low:
-            spans.append((first, low - one_day))
-        if last > high:
-            spans.append((high + one_day, last))
-    if not spans:
-        return ctx.no_changes()
-    days = ctx.spark.createDataFrame(spans, "first DATE, last DATE").select(
-        F.explode(F.sequence("first", "last")).alias("date")
-    )
-    return _calendar(days)
+@pipeline.step(GOLD_DIM_DATES, inputs=[changes(SILVER_TRANSACTIONS)], name="gold_dim_dates")
+def dim_dates(ctx: StepContext) -> DataFrame:
+    """The calendar from its first day to its last, grown to the changed lines' order dates.
+
+    The days from the earliest to the latest of the stored calendar's ends and the order dates
+    of the changed lines; the table's MERGE inserts the new days and leaves the others as they
+    are (equal rows are not rewritten), so the calendar only grows.
+    """
+    seen = ctx.changes(SILVER_TRANSACTIONS).upserts().select(F.col("order_date").alias("date"))
+    known = ctx.read(ctx.table).select("date")
+    span = seen.unionByName(known).agg(F.min("date").alias("first"), F.max("date").alias("last"))
+    return _calendar(span.select(F.explode(F.sequence("first", "last")).alias("date")))
 
 
 # -- customer RFM ----------------------------------------------------------------------------
@@ -433,7 +384,8 @@ def _score(totals: DataFrame) -> DataFrame:
     )
 
 
-def customer_rfm(ctx: StepContext) -> StepOutput:
+@pipeline.step(GOLD_CUSTOMER_RFM, inputs=[changes(SILVER_TRANSACTIONS)], name="gold_customer_rfm")
+def customer_rfm(ctx: StepContext) -> DataFrame:
     """Recency, frequency and monetary scores and a segment per customer.
 
     The as-of date is the day after the latest revenue-bearing order date. The segment comes
@@ -452,15 +404,10 @@ def customer_rfm(ctx: StepContext) -> StepOutput:
     their lines; the other customers' totals come from the table itself; every customer is
     then re-scored and the table overwritten.
     """
-    increment = ctx.increment(SILVER_TRANSACTIONS)
-    if increment.is_empty:
-        return ctx.no_changes()
-    changed = _changes(ctx, increment, SILVER_TRANSACTIONS)
-    if changed is None:
-        return _score(_customer_totals(increment.rows))
-    customers = _distinct(changed, F.col("customer_id"), "customer_id")
-    if not customers:
-        return ctx.no_changes()
+    changed = ctx.changes(SILVER_TRANSACTIONS)
+    if changed.is_full:
+        return _score(_customer_totals(changed.rows))
+    customers = _distinct(changed.rows, F.col("customer_id"), "customer_id")
     affected = F.col("customer_id").isin(customers)
     fresh = _customer_totals(ctx.read(SILVER_TRANSACTIONS).where(affected))
     kept = (
@@ -514,46 +461,26 @@ def _rank(products: DataFrame) -> DataFrame:
     )
 
 
-def product_performance(ctx: StepContext) -> StepOutput:
+@pipeline.step(
+    GOLD_PRODUCT_PERFORMANCE,
+    inputs=[changes(SILVER_TRANSACTIONS), changes(SILVER_PRODUCTS)],
+    name="gold_product_performance",
+)
+def product_performance(ctx: StepContext) -> DataFrame:
     """Revenue, units and orders per product, ranked overall and within its category.
 
     Incremental: the products whose silver lines or catalogue entries changed are recomputed;
     the others keep their stored totals; every product is re-ranked and the table overwritten.
     """
-    sales = ctx.increment(SILVER_TRANSACTIONS)
-    catalogue = ctx.increment(SILVER_PRODUCTS)
-    if sales.is_empty and catalogue.is_empty:
-        return ctx.no_changes()
-    changed_lines = _changes(ctx, sales, SILVER_TRANSACTIONS)
-    changed_products = _changes(ctx, catalogue, SILVER_PRODUCTS)
+    sales = ctx.changes(SILVER_TRANSACTIONS)
+    catalogue = ctx.changes(SILVER_PRODUCTS)
     lines = ctx.read(SILVER_TRANSACTIONS)
     products = ctx.read(SILVER_PRODUCTS)
-    if changed_lines is None or changed_products is None:
+    if sales.is_full or catalogue.is_full:
         return _rank(_with_totals(products, lines))
-    touched = changed_lines.select("product_id").unionByName(changed_products.select("product_id"))
+    touched = sales.rows.select("product_id").unionByName(catalogue.rows.select("product_id"))
     product_ids = _distinct(touched, F.col("product_id"), "product_id")
-    if not product_ids:
-        return ctx.no_changes()
     affected = F.col("product_id").isin(product_ids)
     fresh = _with_totals(products.where(affected), lines.where(affected))
     kept = ctx.read(ctx.table).where(~affected).select(*fresh.columns)
     return _rank(kept.unionByName(fresh))
-
-
-def add_gold_steps(pipeline: Pipeline) -> None:
-    """Register the gold steps on ``pipeline``.
-
-    Args:
-        pipeline: The e-commerce pipeline.
-    """
-    for table, inputs, fn in (
-        (GOLD_DAILY_SALES, [SILVER_TRANSACTIONS], daily_sales),
-        (GOLD_WEEKLY_SALES, [SILVER_TRANSACTIONS], weekly_sales),
-        (GOLD_MONTHLY_SALES, [SILVER_TRANSACTIONS], monthly_sales),
-        (GOLD_DIM_CUSTOMERS, [SILVER_CUSTOMERS], dim_customers),
-        (GOLD_DIM_PRODUCTS, [SILVER_PRODUCTS], dim_products),
-        (GOLD_DIM_DATES, [SILVER_TRANSACTIONS], dim_dates),
-        (GOLD_CUSTOMER_RFM, [SILVER_TRANSACTIONS], customer_rfm),
-        (GOLD_PRODUCT_PERFORMANCE, [SILVER_TRANSACTIONS, SILVER_PRODUCTS], product_performance),
-    ):
-        pipeline.step(table, inputs=inputs, name=f"gold_{fn.__name__}")(fn)

@@ -1,7 +1,9 @@
 """The e-commerce pipeline, built only on medallion's public API.
 
-Bronze: each landing folder is ingested into its bronze table; the files' records that do not
-fit the schema are kept with the reason (``_rescued_data``, ``_rescue_reason``).
+The pipeline is declared with the tables (:mod:`examples.ecommerce.tables`); each step is
+registered next to its function, in the module of its layer: :mod:`~examples.ecommerce.bronze`,
+:mod:`~examples.ecommerce.silver` and :mod:`~examples.ecommerce.gold`. Importing this module
+imports them all, so that the pipeline has its 14 steps.
 
 Run parameters: ``landing``, the folder the generator wrote (with ``customers/``,
 ``products/`` and ``transactions/`` inside).
@@ -9,41 +11,21 @@ Run parameters: ``landing``, the folder the generator wrote (with ``customers/``
 
 from __future__ import annotations
 
-from medallion import FileSource, IngestResult, Pipeline, StepContext, ingest_files
+# In layer order: the steps register as their modules are imported, and among steps that
+# could run at the same time the plan keeps the order of registration.
+# isort: off
+from . import bronze, silver, gold
 
-from .gold import add_gold_steps
-from .silver import add_silver_steps
-from .tables import BRONZE_CUSTOMERS, BRONZE_PRODUCTS, BRONZE_TRANSACTIONS
+# isort: on
+from .bronze import bronze_customers, bronze_products, bronze_transactions
+from .tables import pipeline
 
-__all__ = ["bronze_customers", "bronze_products", "bronze_transactions", "pipeline"]
-
-pipeline = Pipeline("ecommerce")
-
-
-def _ingest(ctx: StepContext, folder: str, file_format: str) -> IngestResult:
-    source = FileSource(f"{ctx.param('landing')}/{folder}", file_format)
-    return ingest_files(
-        ctx.spark, ctx.table, source, ctx.root, run_id=ctx.run_id, ingested_at=ctx.started_at
-    )
-
-
-@pipeline.step(BRONZE_CUSTOMERS)
-def bronze_customers(ctx: StepContext) -> IngestResult:
-    """Ingest the customer CSV exports."""
-    return _ingest(ctx, "customers", "csv")
-
-
-@pipeline.step(BRONZE_PRODUCTS)
-def bronze_products(ctx: StepContext) -> IngestResult:
-    """Ingest the product catalogue."""
-    return _ingest(ctx, "products", "json")
-
-
-@pipeline.step(BRONZE_TRANSACTIONS)
-def bronze_transactions(ctx: StepContext) -> IngestResult:
-    """Ingest the transaction batches."""
-    return _ingest(ctx, "transactions", "json")
-
-
-add_silver_steps(pipeline)
-add_gold_steps(pipeline)
+__all__ = [
+    "bronze",
+    "bronze_customers",
+    "bronze_products",
+    "bronze_transactions",
+    "gold",
+    "pipeline",
+    "silver",
+]

@@ -1,8 +1,8 @@
 """Silver steps of the e-commerce pipeline: typed, standardised, checked, one row per key.
 
 Each silver table is built from its bronze table with built-in Spark functions only (no Python
-UDF), checked against the table's quality rules (declared in :mod:`examples.ecommerce.tables`)
-and MERGEd into silver on its primary key.
+UDF) and checked against the table's quality rules; the runner MERGEs the rows into silver on
+its primary key, by the table's write policy (both declared in :mod:`examples.ecommerce.tables`).
 
 ``silver.customers``
     One row per ``customer_id``, its latest version: names trimmed and in initial capitals
@@ -29,30 +29,26 @@ and MERGEd into silver on its primary key.
     is not retried by itself: it stays in quarantine, with its whole record, to be replayed.
 
 Quarantined rows go to ``silver/_quarantine`` with the rules they failed; their ``record`` also
-keeps the bronze ``_source_file``, ``_rescued_data`` (the raw text of a record bronze could not
+keeps bronze's ``_source_file``, ``_rescued_data`` (the raw text of a record bronze could not
 read) and ``_rescue_reason``.
 
 Duplicates are not quarantined: the MERGE keeps the latest row of each key (by ingestion time,
-then event time for transactions) and counts the others as dropped. Bronze does not record a
-row's position in its file, so two different rows of one key in the same file (a CRM export
-listing a customer twice) are told apart by their other columns: deterministic, but not "the
-last line wins". For each step, the rows read equal the rows merged plus those quarantined and
-dropped.
+then event time for transactions, then the later file and the later line in it) and counts
+the others as dropped, so a CRM export listing a customer twice keeps its last line. For each
+step, the rows read equal the rows merged plus those quarantined and dropped.
 
-Every step is incremental: it reads only the bronze rows it has not processed yet
-(:meth:`~medallion.StepContext.increment`, from bronze's Change Data Feed), and the bronze
-version it consumed is recorded in the same commit as its MERGE. With no new bronze version a
-step writes nothing, not even an empty commit.
+Every step is incremental: it declares ``inputs=[changes(bronze_table)]``, so the runner gives
+it only the bronze rows it has not processed yet (bronze's Change Data Feed) and records the
+bronze version consumed in the same commit as the MERGE. With no new bronze version the step
+does not run and nothing is committed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from medallion import DeltaOps, MergeResult, Pipeline, StepContext, Table, WriteResult
+from medallion import StepContext, changes
 
 from .tables import (
     BRONZE_CUSTOMERS,
@@ -61,11 +57,11 @@ from .tables import (
     SILVER_CUSTOMERS,
     SILVER_PRODUCTS,
     SILVER_TRANSACTIONS,
+    pipeline,
 )
 
 __all__ = [
     "TRACE_COLUMNS",
-    "add_silver_steps",
     "silver_customers",
     "silver_products",
     "silver_transactions",
@@ -74,9 +70,18 @@ __all__ = [
     "standardise_transactions",
 ]
 
-#: Bronze columns kept next to the silver ones while checking, so that a quarantined row's
-#: record says where it came from and, for a record bronze could not read, what it was.
-TRACE_COLUMNS = ("_source_file", "_rescued_data", "_rescue_reason")
+#: Bronze columns kept next to the silver ones: a quarantined row's record says where it came
+#: from and, for a record bronze could not read, what it was; and the MERGE orders the rows of
+#: one key by them (the later file, the later line, the later bronze version). The runner does
+#: not write them: silver does not declare them.
+TRACE_COLUMNS = (
+    "_source_file",
+    "_source_modified_at",
+    "_source_position",
+    "_rescued_data",
+    "_rescue_reason",
+    "_commit_version",
+)
 
 _MONEY = "decimal(10,2)"
 
@@ -190,88 +195,24 @@ def standardise_transactions(bronze: DataFrame) -> DataFrame:
     )
 
 
-def _merge_new_rows(
-    ctx: StepContext,
-    source: Table,
-    standardise: Callable[[DataFrame], DataFrame],
-    order_by: Sequence[str],
-) -> WriteResult:
-    """Standardise, check and MERGE the rows of ``source`` the step has not processed yet.
+@pipeline.step(SILVER_CUSTOMERS, inputs=[changes(BRONZE_CUSTOMERS)])
+def silver_customers(ctx: StepContext) -> DataFrame:
+    """The new bronze customer rows, standardised and checked (merged: latest per id)."""
+    return ctx.check(standardise_customers(ctx.changes(BRONZE_CUSTOMERS).upserts()))
 
-    Args:
-        ctx: The step's context.
-        source: The bronze table to read incrementally.
-        standardise: Shapes bronze rows into the silver table's columns.
-        order_by: The columns whose greatest value marks the row a MERGE keeps for a key.
 
-    Returns:
-        The MERGE's result, or a write of no version when bronze has nothing new.
+@pipeline.step(SILVER_PRODUCTS, inputs=[changes(BRONZE_PRODUCTS)])
+def silver_products(ctx: StepContext) -> DataFrame:
+    """The new bronze product rows, standardised and checked (merged: latest per id)."""
+    return ctx.check(standardise_products(ctx.changes(BRONZE_PRODUCTS).upserts()))
+
+
+@pipeline.step(SILVER_TRANSACTIONS, inputs=[changes(BRONZE_TRANSACTIONS)])
+def silver_transactions(ctx: StepContext) -> DataFrame:
+    """The new bronze order lines, standardised and checked against silver's dimensions.
+
+    A line whose customer or product silver does not hold (yet) is quarantined. The step runs
+    after the dimension steps: its ``exists_in`` rules refer to ``silver.customers`` and
+    ``silver.products``.
     """
-    increment = ctx.increment(source)
-    if increment.is_empty:
-        return ctx.no_changes()
-    versions = (
-        f"v{increment.to_version}"
-        if increment.from_version is None
-        else f"v{increment.from_version}-{increment.to_version}"
-    )
-    checked = ctx.check(standardise(increment.rows), source=f"{source.qualified_name}@{versions}")
-    rows = checked.select(*ctx.table.require_schema().fieldNames())
-    result: MergeResult = DeltaOps.of(ctx.spark, ctx.table, ctx.root).merge(
-        rows, order_by=order_by, run_id=ctx.run_id, tags=ctx.tags
-    )
-    return result
-
-
-def silver_customers(ctx: StepContext) -> WriteResult:
-    """MERGE the new bronze customer rows into ``silver.customers``, latest version per id.
-
-    Args:
-        ctx: The step's context.
-
-    Returns:
-        The MERGE's result, or a write of no version when bronze has nothing new.
-    """
-    return _merge_new_rows(ctx, BRONZE_CUSTOMERS, standardise_customers, ["updated_at"])
-
-
-def silver_products(ctx: StepContext) -> WriteResult:
-    """MERGE the new bronze product rows into ``silver.products``, latest version per id.
-
-    Args:
-        ctx: The step's context.
-
-    Returns:
-        The MERGE's result, or a write of no version when bronze has nothing new.
-    """
-    return _merge_new_rows(ctx, BRONZE_PRODUCTS, standardise_products, ["updated_at"])
-
-
-def silver_transactions(ctx: StepContext) -> WriteResult:
-    """MERGE the new bronze order lines into ``silver.transactions``, checked against silver.
-
-    A line whose customer or product silver does not hold (yet) is quarantined.
-
-    Args:
-        ctx: The step's context.
-
-    Returns:
-        The MERGE's result, or a write of no version when bronze has nothing new.
-    """
-    return _merge_new_rows(
-        ctx, BRONZE_TRANSACTIONS, standardise_transactions, ["ingested_at", "event_time"]
-    )
-
-
-def add_silver_steps(pipeline: Pipeline) -> None:
-    """Register the silver steps on ``pipeline``.
-
-    ``silver_transactions`` runs after the dimension steps: its ``exists_in`` rules refer to
-    ``silver.customers`` and ``silver.products``.
-
-    Args:
-        pipeline: The e-commerce pipeline, whose bronze steps produce the inputs.
-    """
-    pipeline.step(SILVER_CUSTOMERS, inputs=[BRONZE_CUSTOMERS])(silver_customers)
-    pipeline.step(SILVER_PRODUCTS, inputs=[BRONZE_PRODUCTS])(silver_products)
-    pipeline.step(SILVER_TRANSACTIONS, inputs=[BRONZE_TRANSACTIONS])(silver_transactions)
+    return ctx.check(standardise_transactions(ctx.changes(BRONZE_TRANSACTIONS).upserts()))

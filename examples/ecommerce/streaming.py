@@ -22,19 +22,16 @@ The transactions arrive on a Kafka topic, one JSON message per order line (sent 
     It is fed from bronze either way:
 
     * as a stream (:func:`silver_stream`): ``readStream`` on the bronze Delta table, each
-      micro-batch standardised with :func:`~examples.ecommerce.silver.standardise_transactions`,
-      reduced to the latest row per ``transaction_id`` and handed to a
-      :class:`~medallion.CheckedBatchWriter` (rules, quarantine, MERGE, run log; exactly once);
+      micro-batch standardised with :func:`~examples.ecommerce.silver.standardise_transactions`
+      and handed to a :class:`~medallion.CheckedBatchWriter` (rules, quarantine, the table's
+      MERGE, run log; exactly once);
     * in batch (:func:`silver_transaction_events`, the step of :data:`pipeline`): the bronze
-      rows the step has not processed yet (``ctx.increment``, from bronze's Change Data Feed),
+      rows the step has not processed yet (``changes(...)``, bronze's Change Data Feed),
       checked and MERGEd like ``silver.transactions``.
 
-    Both give the same table (the tests compare them). One difference: the stream keeps the
-    latest row of a duplicated ``transaction_id`` before the rules run, the batch step after
-    them, so duplicates that fail a rule are quarantined once by the stream and once per
-    copy by the batch step. Choose the stream for freshness (seconds behind bronze) and the
-    batch step for scheduled runs that also rebuild gold; do not feed one silver table both
-    ways at once.
+    Both run the same step executor and give the same table (the tests compare them). Choose
+    the stream for freshness (seconds behind bronze) and the batch step for scheduled runs
+    that also rebuild gold; do not feed one silver table both ways at once.
 
 Command line (a long-running consumer; Ctrl-C stops the queries cleanly)::
 
@@ -59,8 +56,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 import attrs
-from pyspark.sql import DataFrame, SparkSession, Window
-from pyspark.sql import functions as F
+from pyspark.sql import DataFrame, SparkSession
 
 from medallion import (
     CheckedBatchWriter,
@@ -70,30 +66,28 @@ from medallion import (
     RunResult,
     StepContext,
     Table,
+    changes,
 )
 from medallion.lakehouse import resolve_root
 from medallion.streaming import start_micro_batches
 from medallion.streaming.kafka import KafkaSource, stream_to_bronze
 
 from .schemas import TRANSACTIONS_DDL
-from .silver import _merge_new_rows, standardise_transactions
+from .silver import standardise_transactions
 from .tables import CHANGE_FEED, SILVER_TRANSACTIONS
 
 if TYPE_CHECKING:
     from pyspark.sql.streaming.query import StreamingQuery
 
-    from medallion import WriteResult
 
 __all__ = [
     "BRONZE_TRANSACTION_EVENTS",
-    "SILVER_ORDER_BY",
     "SILVER_TRANSACTION_EVENTS",
     "TRIGGER",
     "WATERMARK",
     "SilverEventsWriter",
     "checkpoint_location",
     "ingest",
-    "latest_per_key",
     "main",
     "pipeline",
     "silver_stream",
@@ -124,8 +118,6 @@ WATERMARK = "1 day"
 #: a median of about 4 s and a 95th percentile of about 6.6 s from Kafka to a Delta commit
 #: (``benchmarks/streaming_benchmark.py``), and "5 seconds" makes fewer, larger commits.
 TRIGGER = "5 seconds"
-#: The columns whose greatest value marks the row silver keeps for a ``transaction_id``.
-SILVER_ORDER_BY = ("ingested_at", "event_time")
 
 
 def checkpoint_location(root: str | os.PathLike[str], name: str) -> str:
@@ -203,59 +195,26 @@ def ingest(
     )
 
 
-def latest_per_key(
-    rows: DataFrame, key: str = "transaction_id", order_by: Sequence[str] = SILVER_ORDER_BY
-) -> DataFrame:
-    """Keep the latest row of each key, as silver's MERGE does; rows without a key stay.
-
-    The latest row has the greatest ``order_by`` values; ties are broken by the other columns
-    (smallest first), so the choice never depends on the order of the rows. Rows with a null
-    key are kept, for the rules to quarantine.
-
-    Args:
-        rows: Standardised rows.
-        key: The key column.
-        order_by: The columns whose greatest value marks the latest row.
-
-    Returns:
-        One row per non-null key, and the rows with a null key.
-    """
-    others = [c for c in rows.columns if c != key and c not in order_by]
-    window = Window.partitionBy(key).orderBy(
-        *[F.col(c).desc_nulls_last() for c in order_by],
-        *[F.col(c).asc_nulls_first() for c in others],
-    )
-    keyed = (
-        rows.where(F.col(key).isNotNull())
-        .withColumn("__rank", F.row_number().over(window))
-        .where(F.col("__rank") == 1)
-        .drop("__rank")
-    )
-    return keyed.unionByName(rows.where(F.col(key).isNull()))
-
-
 @attrs.define(eq=False)
 class SilverEventsWriter:
     """The ``foreachBatch`` function of :func:`silver_stream`.
 
-    For each micro-batch of bronze rows: standardise them, keep the latest row per
-    ``transaction_id`` (:func:`latest_per_key`; :class:`~medallion.CheckedBatchWriter`'s
-    MERGE takes no ``order_by``), and hand them to a ``CheckedBatchWriter`` of ``table``:
-    rules, quarantine, MERGE and run-log row, each written once per batch id.
+    For each micro-batch of bronze rows: standardise them (keeping bronze's source columns,
+    which order the duplicates of a ``transaction_id``) and hand them to a
+    :class:`~medallion.CheckedBatchWriter` of ``table``: rules, quarantine, the table's MERGE
+    (the latest row of each key wins) and a run-log row, each written once per batch id.
 
     Attributes:
         table: The silver table.
         root: The lakehouse root.
         query_name: Names the query's Delta transactions; keep it with the checkpoint.
         checked: The ``CheckedBatchWriter``, with the outcome of each micro-batch.
-        duplicates: ``(batch_id, rows removed by latest_per_key)`` of each micro-batch.
     """
 
     table: Table
     root: str
     query_name: str
     checked: CheckedBatchWriter = attrs.field(init=False)
-    duplicates: list[tuple[int, int]] = attrs.field(factory=list, init=False)
 
     def __attrs_post_init__(self) -> None:
         self.checked = CheckedBatchWriter(
@@ -266,21 +225,13 @@ class SilverEventsWriter:
         )
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
-        """Standardise, de-duplicate, check and MERGE one micro-batch.
+        """Standardise, check and MERGE one micro-batch.
 
         Args:
             batch: The micro-batch of bronze rows.
             batch_id: Its id.
         """
-        columns = self.table.require_schema().fieldNames()
-        rows = standardise_transactions(batch).select(*columns).persist()
-        try:
-            latest = latest_per_key(rows)
-            read = rows.count()
-            self.checked(latest, batch_id)
-        finally:
-            rows.unpersist()
-        self.duplicates.append((batch_id, read - self.checked.outcomes[-1].rows_read))
+        self.checked(standardise_transactions(batch), batch_id)
 
 
 def silver_stream(
@@ -331,23 +282,27 @@ def silver_stream(
     )
 
 
-def silver_transaction_events(ctx: StepContext) -> WriteResult:
-    """MERGE the bronze events the step has not processed yet into its silver table.
+#: The batch side: ``medallion run examples.ecommerce.streaming --root lakehouse``.
+pipeline = Pipeline("ecommerce-streaming")
+
+
+@pipeline.step(SILVER_TRANSACTION_EVENTS, inputs=[changes(BRONZE_TRANSACTION_EVENTS)])
+def silver_transaction_events(ctx: StepContext) -> DataFrame:
+    """The bronze events not processed yet, standardised and checked, for silver's MERGE.
 
     The batch counterpart of :func:`silver_stream`: the rows come from bronze's Change Data
     Feed (all of bronze on the first run), are standardised and checked like
-    ``silver.transactions``, and MERGEd keeping the latest row per ``transaction_id``. The
-    target is ``ctx.table`` (:data:`SILVER_TRANSACTION_EVENTS` in :data:`pipeline`).
+    ``silver.transactions``, and MERGEd by the table's policy (the latest row per
+    ``transaction_id``). The target is ``ctx.table``.
 
     Args:
         ctx: The step's context.
 
     Returns:
-        The MERGE's result, or a write of no version when bronze has nothing new.
+        The rows to MERGE.
     """
-    return _merge_new_rows(
-        ctx, BRONZE_TRANSACTION_EVENTS, standardise_transactions, list(SILVER_ORDER_BY)
-    )
+    bronze = ctx.changes(BRONZE_TRANSACTION_EVENTS).upserts()
+    return ctx.check(standardise_transactions(bronze))
 
 
 def stop_between_batches(query: StreamingQuery, timeout: float = 120.0) -> bool:
@@ -374,13 +329,6 @@ def stop_between_batches(query: StreamingQuery, timeout: float = 120.0) -> bool:
         time.sleep(0.1)
     query.stop()
     return idle
-
-
-#: The batch side: ``medallion run examples.ecommerce.streaming --root lakehouse``.
-pipeline = Pipeline("ecommerce-streaming")
-pipeline.step(SILVER_TRANSACTION_EVENTS, inputs=[BRONZE_TRANSACTION_EVENTS])(
-    silver_transaction_events
-)
 
 
 # --------------------------------------------------------------------------- command line

@@ -1,8 +1,12 @@
-"""The tables of the e-commerce lakehouse, declared once and shared by every step."""
+"""The tables of the e-commerce lakehouse and its pipeline, declared once and shared by every step.
+
+Each table declares how its rows are written (its write policy); the steps, registered on
+:data:`pipeline` in the modules of their layers, only return rows.
+"""
 
 from __future__ import annotations
 
-from medallion import Layer, Table, checks
+from medallion import SCD2, Layer, Merge, Pipeline, Table, checks
 
 from .schemas import CUSTOMERS_DDL, PRODUCTS_DDL, TRANSACTIONS_DDL
 
@@ -24,7 +28,12 @@ __all__ = [
     "SILVER_CUSTOMERS",
     "SILVER_PRODUCTS",
     "SILVER_TRANSACTIONS",
+    "pipeline",
 ]
+
+#: The e-commerce pipeline: its steps are registered by the bronze, silver and gold modules
+#: (import :mod:`examples.ecommerce.pipeline` to have them all).
+pipeline = Pipeline("ecommerce")
 
 BRONZE_CUSTOMERS = Table(
     "customers",
@@ -85,6 +94,8 @@ SILVER_CUSTOMERS = Table(
         "signup_date DATE, loyalty_tier STRING, updated_at TIMESTAMP"
     ),
     primary_keys="customer_id",
+    # The latest export of a customer wins (then the later file, and the later line in it).
+    write=Merge(sequence_by="updated_at"),
     properties=CHANGE_FEED,
     comment="One row per customer, latest version, standardised.",
     rules=[
@@ -105,6 +116,7 @@ SILVER_PRODUCTS = Table(
         "created_at TIMESTAMP, updated_at TIMESTAMP"
     ),
     primary_keys="product_id",
+    write=Merge(sequence_by="updated_at"),
     properties=CHANGE_FEED,
     comment="One row per product, latest version, standardised.",
     rules=[
@@ -135,6 +147,8 @@ SILVER_TRANSACTIONS = Table(
         "ingested_at TIMESTAMP"
     ),
     primary_keys="transaction_id",
+    # The latest delivery of a line wins, then the one with the latest event time.
+    write=Merge(sequence_by=("ingested_at", "event_time")),
     properties=CHANGE_FEED,
     comment="One row per order line, typed and standardised, checked against the dimensions.",
     rules=[
@@ -168,7 +182,8 @@ GOLD_DAILY_SALES = Table(
     ),
     primary_keys="order_date",
     partition_by="order_year",
-    write_mode="merge",
+    # A day whose lines are recomputed to no revenue-bearing order loses its row.
+    write=Merge(delete_when="orders = 0"),
     optimize_after_write=True,
     comment="Completed sales per day.",
 )
@@ -180,7 +195,7 @@ GOLD_WEEKLY_SALES = Table(
         "customers BIGINT, revenue DECIMAL(18,2), avg_order_value DECIMAL(18,2)"
     ),
     primary_keys="week_start",
-    write_mode="merge",
+    write=Merge(delete_when="orders = 0"),
     comment="Completed sales per ISO week (weeks start on Monday).",
 )
 GOLD_MONTHLY_SALES = Table(
@@ -191,7 +206,7 @@ GOLD_MONTHLY_SALES = Table(
         "customers BIGINT, revenue DECIMAL(18,2), avg_order_value DECIMAL(18,2)"
     ),
     primary_keys="month_start",
-    write_mode="merge",
+    write=Merge(delete_when="orders = 0"),
     comment="Completed sales per calendar month.",
 )
 GOLD_DIM_CUSTOMERS = Table(
@@ -203,7 +218,9 @@ GOLD_DIM_CUSTOMERS = Table(
         "updated_at TIMESTAMP, valid_from TIMESTAMP, valid_to TIMESTAMP, is_current BOOLEAN"
     ),
     primary_keys=("customer_id", "valid_from"),
-    write_mode="merge",  # an SCD2 MERGE, written by its step (DeltaOps.merge_scd2)
+    # A new version when city, state, country or tier changes, effective at silver's
+    # updated_at; name, email, signup date and updated_at change in place.
+    write=SCD2(tracked=("city", "state", "country", "loyalty_tier"), effective_at="updated_at"),
     zorder_by="customer_id",
     comment="Customers as SCD type 2: a new row when city, state, country or tier changes.",
 )
@@ -215,7 +232,7 @@ GOLD_DIM_PRODUCTS = Table(
         "price DECIMAL(10,2), cost DECIMAL(10,2), margin DECIMAL(10,2), active BOOLEAN"
     ),
     primary_keys="product_id",
-    write_mode="merge",
+    write=Merge(sequence_by="updated_at"),
     comment="Products, current attributes.",
 )
 GOLD_DIM_DATES = Table(
@@ -227,7 +244,7 @@ GOLD_DIM_DATES = Table(
         "day_name STRING, is_weekend BOOLEAN"
     ),
     primary_keys="date",
-    write_mode="merge",
+    write=Merge(),
     comment="One row per calendar day of the sales period.",
 )
 GOLD_CUSTOMER_RFM = Table(
@@ -239,7 +256,6 @@ GOLD_CUSTOMER_RFM = Table(
         "rfm_score STRING, segment STRING, as_of_date DATE"
     ),
     primary_keys="customer_id",
-    write_mode="overwrite",
     optimize_after_write=True,
     zorder_by="segment",
     comment="Recency, frequency and monetary scores (1 to 5) and a named segment per customer.",
@@ -253,7 +269,6 @@ GOLD_PRODUCT_PERFORMANCE = Table(
         "category_rank INT"
     ),
     primary_keys="product_id",
-    write_mode="overwrite",
     comment="Revenue, units and orders per product, ranked overall and within its category.",
 )
 
