@@ -111,8 +111,9 @@ GOLD_ORDERS_DAILY_DEMO = Table(
     comment="Demo: order lines and revenue per day and channel, partitioned by month.",
 )
 
-#: When the demo's changed and new customer rows were updated at the source.
-CHANGED_AT = dt.datetime(2026, 4, 1, 12, 0)
+#: How long after the initial load the demo's changed and new customer rows were updated at
+#: the source (a change older than the stored row would not replace it).
+CHANGED_AFTER = dt.timedelta(days=1)
 #: Days of daily figures per append to ``gold.orders_daily_demo``.
 DAYS_PER_APPEND = 15
 
@@ -228,7 +229,7 @@ def _clean_customers(spark: SparkSession, root: str) -> DataFrame:
     )
 
 
-def _new_customers(spark: SparkSession) -> DataFrame:
+def _new_customers(spark: SparkSession, changed_at: dt.datetime) -> DataFrame:
     people = [
         ("Ada", "Byron", "Boston", "MA"),
         ("Alan", "Turing", "Denver", "CO"),
@@ -245,9 +246,9 @@ def _new_customers(spark: SparkSession) -> DataFrame:
     ).select(
         "*",
         F.lit("US").alias("country"),
-        F.lit(CHANGED_AT.date()).alias("signup_date"),
+        F.lit(changed_at.date()).alias("signup_date"),
         F.lit("bronze").alias("loyalty_tier"),
-        F.lit(CHANGED_AT).alias("updated_at"),
+        F.lit(changed_at).alias("updated_at"),
     )
 
 
@@ -260,6 +261,9 @@ def _demo_merge(spark: SparkSession, root: str, ops: DeltaOps) -> dict[str, obje
     # Five customers change their email, five are sent again unchanged, three are new; the
     # first changed customer comes three times, with a different tier each time.
     snapshot = ops.read(version=initial.version)
+    loaded = snapshot.agg(F.max("updated_at")).first()
+    assert loaded is not None
+    changed_at: dt.datetime = loaded[0] + CHANGED_AFTER
     ids = [r["customer_id"] for r in snapshot.select("customer_id").orderBy("customer_id").take(10)]
     key = ids[0]
     changed = snapshot.where(F.col("customer_id").isin(ids[:5])).withColumns(
@@ -268,7 +272,7 @@ def _demo_merge(spark: SparkSession, root: str, ops: DeltaOps) -> dict[str, obje
             "loyalty_tier": F.when(F.col("customer_id") == key, F.lit("platinum")).otherwise(
                 F.col("loyalty_tier")
             ),
-            "updated_at": F.lit(CHANGED_AT),
+            "updated_at": F.lit(changed_at),
         }
     )
     stale = (
@@ -277,21 +281,22 @@ def _demo_merge(spark: SparkSession, root: str, ops: DeltaOps) -> dict[str, obje
         .crossJoin(
             spark.createDataFrame(
                 [
-                    ("gold", CHANGED_AT - dt.timedelta(hours=1)),
-                    ("silver", CHANGED_AT - dt.timedelta(hours=2)),
+                    ("gold", changed_at - dt.timedelta(hours=1)),
+                    ("silver", changed_at - dt.timedelta(hours=2)),
                 ],
                 "loyalty_tier STRING, updated_at TIMESTAMP",
             )
         )
     )
     unchanged = snapshot.where(F.col("customer_id").isin(ids[5:]))
-    upsert = stale.unionByName(changed).unionByName(unchanged).unionByName(_new_customers(spark))
+    new = _new_customers(spark, changed_at)
+    upsert = stale.unionByName(changed).unionByName(unchanged).unionByName(new)
     merged = ops.merge(upsert, sequence_by="updated_at")
     print(_merge_line("5 changed, 5 unchanged, 3 new", merged))
     winner = ops.read().where(F.col("customer_id") == key).select("loyalty_tier").first()
     assert winner is not None
     print(
-        f"  {key} came 3 times (silver 10:00, gold 11:00, platinum 12:00): "
+        f"  {key} came 3 times (silver, gold, then platinum, an hour apart): "
         f"loyalty_tier is now {winner['loyalty_tier']!r}"
     )
     remerged = ops.merge(upsert, sequence_by="updated_at")

@@ -226,11 +226,11 @@ class HistoryOps(HasTarget):
             DeltaOperationError: Neither or both were given, or the version does not exist.
 
         Example:
-            >>> from medallion import DeltaOps
             ``ops.restore(version=3).operation`` is ``'RESTORE'``, and ``ops.read()`` then returns
             version 3's rows. A RESTORE takes seconds even on a tiny table, so this example only
             shows the argument check:
 
+            >>> from medallion import DeltaOps
             >>> ops = DeltaOps.of(spark, f"{lakehouse}/events")
             >>> try:
             ...     ops.restore(version=3, timestamp="2026-01-31 12:00:00")

@@ -78,7 +78,9 @@ def prepare(
         keys: The key columns.
         sequence_by: Columns whose greatest values mark a key's latest row.
         delete_when: A SQL condition over a source row: its key's row is deleted.
-        uses: More source columns the MERGE reads but does not write.
+        uses: More source columns the MERGE reads but does not write (unless the table does not
+            exist yet and has no declared schema: then it is made of the rows' columns, all
+            but the delete condition's and medallion's own).
 
     Raises:
         SchemaError: The source lacks a key column.
@@ -92,7 +94,8 @@ def prepare(
     if delete_when:
         flag = F.coalesce(F.expr(delete_when), F.lit(False))
         flagged = source.alias("s").withColumn(DELETE_FLAG, flag)
-    passthrough = _passthrough(flagged, known, [*sequence_by, *uses, DELETE_FLAG])
+    read_only = [*sequence_by, *uses] if known is not None else [*_referenced(delete_when)]
+    passthrough = _passthrough(flagged, known, [*read_only, DELETE_FLAG])
     data, evolves = conformed(target, flagged, stored, passthrough)
     missing = [k for k in keys if k not in data.columns]
     if missing:
@@ -146,7 +149,7 @@ def merge(
     if not key_columns:
         raise DeltaOperationError(f"table {target.name!r}: MERGE needs key columns")
     # The columns the MERGE reads (its delete condition's, say) need not be stored.
-    uses = Merge(key_columns, tuple(sequence_by), delete_when).columns()
+    uses = _referenced(delete_when)
     prepared = prepare(
         target, source, key_columns, sequence_by=sequence_by, delete_when=delete_when, uses=uses
     )
@@ -242,6 +245,11 @@ def not_older(columns: Sequence[str]) -> str:
 def differs(columns: Sequence[str]) -> str:
     """A SQL condition true when a target row ``t`` and a source row ``s`` differ (null-safe)."""
     return " OR ".join(f"NOT (t.{quote(c)} <=> s.{quote(c)})" for c in columns)
+
+
+def _referenced(condition: str | None) -> tuple[str, ...]:
+    """The columns a delete condition reads."""
+    return Merge(delete_when=condition).columns()
 
 
 def _table_keys(target: Target) -> tuple[str, ...]:

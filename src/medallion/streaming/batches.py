@@ -131,6 +131,7 @@ class CheckedBatchWriter:
         A micro-batch can be replayed by hand; the second call writes nothing:
 
         >>> from medallion import Table
+        >>> from medallion import DeltaOps
         >>> from medallion.quality import checks
         >>> events = Table("events", "silver", schema="id STRING, amount DOUBLE",
         ...                primary_keys="id", rules=[checks.in_range("amount", 0, None)])
