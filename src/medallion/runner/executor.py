@@ -239,6 +239,7 @@ def execute(
                 tags=consumed_tags(found.values()),
                 transaction=batch.transaction(batch.target_part) if batch else None,
             )
+            quarantined = False  # the rows are written: their quarantined rows stay
             if batches:
                 written = ingest_result(written, _combined(batches))
             if table.optimize_after_write and written.version is not None:
