@@ -31,7 +31,11 @@ def changes(target: Target, from_version: int, to_version: int | None = None) ->
     Raises:
         DeltaOperationError: The table does not record its changes.
     """
-    if not change_data_feed_enabled(target):
+    declared = target.table is not None and (
+        target.table.properties.get("delta.enableChangeDataFeed", "").lower() == "true"
+    )
+    # A table declared with the feed was created with it: no DESCRIBE DETAIL (a Spark job).
+    if not declared and not change_data_feed_enabled(target):
         raise DeltaOperationError(
             f"table {target.name!r}: the Change Data Feed is not enabled; declare the table "
             "with properties={'delta.enableChangeDataFeed': 'true'} or call "
