@@ -73,6 +73,7 @@ from medallion.quality import (
     evaluate_table,
 )
 from medallion.runner.inputs import Changes, ChangesOf, changes
+from medallion.secrets import Secret
 from medallion.session import delta_builder, ensure_delta, spark_session
 from medallion.streaming import CheckedBatchWriter
 from medallion.table import METADATA_COLUMNS, Table
@@ -116,6 +117,7 @@ __all__ = [
     "RunResult",
     "SchemaError",
     "SchemaEvolutionError",
+    "Secret",
     "Step",
     "StepContext",
     "StepFailedError",

@@ -61,6 +61,7 @@ from medallion.runner.executor import Batch, RunInfo, Work, execute, utcnow
 from medallion.runner.results import RunResult
 from medallion.runner.runlog import write_run_log
 from medallion.schema import as_string_schema
+from medallion.secrets import Secret, names_secret
 from medallion.streaming.batches import start_micro_batches
 from medallion.table import Table
 
@@ -96,46 +97,10 @@ DEAD_LETTER_SCHEMA = T.StructType(
 )
 
 _CORRUPT = "__corrupt"
-_SECRET_WORDS = ("password", "secret", "jaas", "token", "key.password", "credentials")
-
-
-@attrs.frozen(repr=False)
-class Secret:
-    """A secret value: shown as ``'****'`` in ``repr``, ``str`` and logs.
-
-    Example:
-        >>> Secret("hunter2")
-        Secret('****')
-        >>> Secret("hunter2").reveal()
-        'hunter2'
-    """
-
-    _value: str = attrs.field(alias="value")
-
-    def reveal(self) -> str:
-        """The value itself; pass it only to what needs it.
-
-        Returns:
-            The secret.
-
-        Example:
-            >>> password = Secret("hunter2")
-            >>> f"password={password}", password.reveal()
-            ('password=****', 'hunter2')
-        """
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('****')"
-
-    def __str__(self) -> str:
-        return "****"
 
 
 def _secret(value: Secret | str | None) -> Secret | None:
-    if value is None or isinstance(value, Secret):
-        return value
-    return Secret(value)
+    return None if value is None else Secret(value)
 
 
 def _topics(value: str | Iterable[str]) -> tuple[str, ...]:
@@ -145,17 +110,43 @@ def _topics(value: str | Iterable[str]) -> tuple[str, ...]:
     return topics
 
 
-def _options(value: Mapping[str, str | Secret]) -> Mapping[str, str | Secret]:
-    """Extra options, with every value whose name looks secret wrapped as a Secret."""
-    return {
-        k: (Secret(v) if isinstance(v, str) and any(w in k.lower() for w in _SECRET_WORDS) else v)
-        for k, v in value.items()
-    }
+def _options(value: Mapping[str, str | Secret | int | float]) -> Mapping[str, str | Secret]:
+    """Extra options as text, every value whose name names a secret wrapped as a Secret."""
+    options: dict[str, str | Secret] = {}
+    for key, option in value.items():
+        if isinstance(option, bool):
+            option = str(option).lower()
+        elif isinstance(option, (int, float)):
+            option = str(option)
+        elif not isinstance(option, (str, Secret)):
+            # The value is not shown: it may be secret without its name saying so.
+            raise StreamDefinitionError(
+                f"KafkaSource option {key!r} must be a string or a Secret, "
+                f"not {type(option).__name__}"
+            )
+        options[key] = Secret(option) if names_secret(key) else option
+    return options
+
+
+def _jaas_quoted(value: str) -> str:
+    r"""A value quoted for a JAAS configuration (Kafka reads ``\\`` and ``\"`` in quotes)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+_LOGIN_MODULES = {
+    "PLAIN": "org.apache.kafka.common.security.plain.PlainLoginModule",
+    "SCRAM-SHA-256": "org.apache.kafka.common.security.scram.ScramLoginModule",
+    "SCRAM-SHA-512": "org.apache.kafka.common.security.scram.ScramLoginModule",
+}
 
 
 @attrs.frozen(repr=False)
 class KafkaSource:
     """Where a stream reads from: a Kafka cluster's servers, topics and starting offsets.
+
+    Its credentials are :class:`~medallion.secrets.Secret` values: ``repr``, ``attrs.asdict``
+    and error messages never hold their text, and pickling a source that has one raises
+    ``TypeError``. Only :meth:`spark_options` reveals them, to hand them to Spark.
 
     Attributes:
         bootstrap_servers: ``host:port[,host:port...]``.
@@ -165,22 +156,39 @@ class KafkaSource:
         max_offsets_per_trigger: At most this many messages per micro-batch (``None``: all
             available).
         security_protocol: ``SASL_SSL``, ``SSL``, ``SASL_PLAINTEXT`` (``None``: plaintext).
-        sasl_mechanism: ``PLAIN``, ``SCRAM-SHA-256``, ``SCRAM-SHA-512``.
+        sasl_mechanism: ``PLAIN``, ``SCRAM-SHA-256``, ``SCRAM-SHA-512`` (with ``username``
+            and ``password``), or another one configured by ``kafka.sasl.jaas.config`` in
+            ``options``.
         username: The SASL user.
-        password: The SASL password (a :class:`Secret`; a string is wrapped).
-        options: More ``kafka.*`` or source options; values whose names look secret
-            (``password``, ``secret``, ``jaas``, ``token``) are wrapped as secrets.
+        password: The SASL password: a :class:`~medallion.secrets.Secret` (a string is
+            wrapped in one).
+        options: More ``kafka.*`` or source options (numbers and booleans are turned into
+            text); a value whose name names a secret (:func:`~medallion.secrets.names_secret`:
+            ``kafka.sasl.jaas.config``, ``kafka.ssl.truststore.password``,
+            ``kafka.ssl.keystore.key``, ...) is wrapped in a
+            :class:`~medallion.secrets.Secret`; pass a ``Secret`` yourself for any other.
         fail_on_data_loss: Fail when offsets the checkpoint expects are gone (retention), rather
             than skip them silently.
 
+    Raises:
+        StreamDefinitionError: No topic; a ``username`` without a ``password`` or the other
+            way round, or either without a ``PLAIN`` or ``SCRAM`` ``sasl_mechanism``; an option
+            that is not text (its value is not shown).
+
     Example:
+        >>> import attrs
         >>> source = KafkaSource("b1:9092", "orders", security_protocol="SASL_SSL",
-        ...                      sasl_mechanism="PLAIN", username="app", password="hunter2")
-        >>> "password=****" in repr(source), "hunter2" in repr(source)
-        (True, False)
-        >>> "hunter2" in str(source.spark_options())
-        True
-    """
+        ...                      sasl_mechanism="PLAIN", username="app", password="hunter2",
+        ...                      options={"kafka.ssl.truststore.password": "changeit"})
+        >>> source  # doctest: +NORMALIZE_WHITESPACE
+        KafkaSource(bootstrap_servers='b1:9092', topics=('orders',), starting_offsets='earliest',
+            security_protocol='SASL_SSL', sasl_mechanism='PLAIN', username='app',
+            password=Secret('****'), options={'kafka.ssl.truststore.password': Secret('****')})
+        >>> attrs.asdict(source)["password"], attrs.asdict(source)["options"]
+        (Secret('****'), {'kafka.ssl.truststore.password': Secret('****')})
+        >>> source.spark_options()["kafka.sasl.jaas.config"]  # for Spark only
+        'org.apache.kafka.common.security.plain.PlainLoginModule required username="app" password="hunter2";'
+    """  # noqa: E501
 
     bootstrap_servers: str
     topics: tuple[str, ...] = attrs.field(converter=_topics)
@@ -193,6 +201,19 @@ class KafkaSource:
     options: Mapping[str, str | Secret] = attrs.field(factory=dict, converter=_options)
     fail_on_data_loss: bool = True
 
+    def __attrs_post_init__(self) -> None:
+        if (self.username is None) != (self.password is None):
+            raise StreamDefinitionError(
+                "a KafkaSource needs both a username and a password, or neither"
+            )
+        mechanism = (self.sasl_mechanism or "").upper()
+        if self.username is not None and mechanism not in _LOGIN_MODULES:
+            raise StreamDefinitionError(
+                f"a KafkaSource's username and password need sasl_mechanism PLAIN, "
+                f"SCRAM-SHA-256 or SCRAM-SHA-512, not {self.sasl_mechanism!r}; for another "
+                "mechanism, pass kafka.sasl.jaas.config in options"
+            )
+
     def __repr__(self) -> str:
         shown = [
             f"bootstrap_servers={self.bootstrap_servers!r}",
@@ -201,23 +222,20 @@ class KafkaSource:
         ]
         if self.max_offsets_per_trigger is not None:
             shown.append(f"max_offsets_per_trigger={self.max_offsets_per_trigger}")
-        if self.security_protocol:
-            shown.append(f"security_protocol={self.security_protocol!r}")
-        if self.username:
-            shown.append(f"username={self.username!r}")
-        if self.password is not None:
-            shown.append("password=****")
+        for name in ("security_protocol", "sasl_mechanism", "username", "password"):
+            if getattr(self, name) is not None:
+                shown.append(f"{name}={getattr(self, name)!r}")  # a Secret shows as Secret('****')
         if self.options:
-            shown.append(
-                "options={"
-                + ", ".join(f"{k!r}: {v if isinstance(v, Secret) else repr(v)}" for k, v in
-                            self.options.items())
-                + "}"
-            )  # fmt: skip
+            shown.append(f"options={dict(self.options)!r}")
+        if not self.fail_on_data_loss:
+            shown.append("fail_on_data_loss=False")
         return f"KafkaSource({', '.join(shown)})"
 
     def spark_options(self) -> dict[str, str]:
-        """The options of Spark's Kafka source, secrets revealed (do not log them).
+        r"""The options of Spark's Kafka source, secrets revealed: for Spark, never for a log.
+
+        The SASL credentials become ``kafka.sasl.jaas.config``, quoted (a ``"`` or ``\`` in
+        the password is escaped).
 
         Returns:
             ``kafka.bootstrap.servers``, ``subscribe``, ``startingOffsets``, ... .
@@ -241,16 +259,12 @@ class KafkaSource:
             options["kafka.security.protocol"] = self.security_protocol
         if self.sasl_mechanism:
             options["kafka.sasl.mechanism"] = self.sasl_mechanism
-            if self.username is not None and self.password is not None:
-                module = (
-                    "org.apache.kafka.common.security.plain.PlainLoginModule"
-                    if self.sasl_mechanism.upper() == "PLAIN"
-                    else "org.apache.kafka.common.security.scram.ScramLoginModule"
-                )
-                options["kafka.sasl.jaas.config"] = (
-                    f'{module} required username="{self.username}" '
-                    f'password="{self.password.reveal()}";'
-                )
+        if self.username is not None and self.password is not None:
+            module = _LOGIN_MODULES[(self.sasl_mechanism or "").upper()]
+            options["kafka.sasl.jaas.config"] = (
+                f"{module} required username={_jaas_quoted(self.username)} "
+                f"password={_jaas_quoted(self.password.reveal())};"
+            )
         for key, value in self.options.items():
             options[key] = value.reveal() if isinstance(value, Secret) else value
         return options
