@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from medallion._version import __version__
 from medallion.errors import MedallionError, StepFailedError, TableNotFoundError
+from medallion.secrets import REDACTED, names_secret, redact
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -101,9 +102,25 @@ def _settings(pairs: Sequence[str] | None, what: str) -> dict[str, str]:
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise UsageError(f"{what} {pair!r} is not KEY=VALUE")
+            raise UsageError(f"{what} {_shown(pair)} is not KEY=VALUE")
         values[key] = value
     return values
+
+
+def _shown(pair: str) -> str:
+    """A malformed ``KEY=VALUE`` as an error shows it: a secret's value (or all) as ``****``."""
+    if not names_secret(pair):
+        return repr(pair)
+    cut = min((i for i in map(pair.find, "=: ") if i >= 0), default=-1)
+    if cut < 0:  # a name or a value: not shown
+        return f"{REDACTED!r} (not shown: it names a secret)"
+    return repr(pair[: cut + 1] + REDACTED)
+
+
+def _secret_values(args: argparse.Namespace) -> list[str]:
+    """The values of the ``--conf`` and ``--param`` settings whose names name secrets."""
+    pairs = [*(getattr(args, "conf", None) or ()), *(getattr(args, "param", None) or ())]
+    return [v for k, _, v in (p.partition("=") for p in pairs) if names_secret(k)]
 
 
 def _spark(args: argparse.Namespace) -> SparkSession:
@@ -450,12 +467,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args))
     except UsageError as exc:
-        print(f"medallion: error: {exc}", file=sys.stderr)
+        print(f"medallion: error: {redact(str(exc), _secret_values(args))}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:  # every failure becomes a message and an exit code
+        secrets = _secret_values(args)  # never echoed, even when an error quotes one
         if args.verbose:
-            traceback.print_exc()
-        print(f"medallion: error: {_short(exc)}", file=sys.stderr)
+            print(redact(traceback.format_exc(), secrets), end="", file=sys.stderr)
+        print(f"medallion: error: {redact(_short(exc), secrets)}", file=sys.stderr)
         if not args.verbose and not isinstance(exc, MedallionError):
             print("medallion: run with --verbose for the full traceback", file=sys.stderr)
         return EXIT_FAILED
