@@ -28,6 +28,7 @@ from medallion.jars import (
     maven_url,
     token_provider_substitute,
 )
+from medallion.secrets import SECRET_NAMES
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -76,6 +77,12 @@ def delta_builder(
     is downloaded. Otherwise Spark's own resolver fetches Delta (and ``packages``) from Maven
     Central, caching them under ``~/.ivy2``.
 
+    Spark's ``spark.redaction.regex`` is set to :data:`medallion.secrets.SECRET_NAMES`, which
+    covers Spark's default (``secret``, ``password``, ``token``, ``access.key``) and also
+    ``kafka.sasl.jaas.config``, ``credentials`` and cloud storage keys
+    (``fs.azure.account.key.*``, ``*.private.key``): Spark shows their values as
+    ``*********(redacted)`` in its UI, its event logs and ``SET``.
+
     Args:
         app_name: The Spark application name.
         master: The master URL: ``"local[*]"`` by default, ``"spark://host:7077"`` for a
@@ -122,6 +129,9 @@ def delta_builder(
         "spark.databricks.delta.snapshotPartitions": "2",
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
         "spark.sql.adaptive.enabled": "true",
+        # Spark's UI, event logs and plans redact the values of the settings and options
+        # medallion treats as secrets (Spark's default pattern, and more).
+        "spark.redaction.regex": SECRET_NAMES,
     }
     local = master is not None and master.startswith("local")
     if master is not None:
