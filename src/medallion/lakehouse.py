@@ -7,6 +7,7 @@ tables                 ``<root>/<layer>/<name>``
 quarantine             ``<root>/<layer>/_quarantine``
 dead letters           ``<root>/<layer>/_dead_letters``
 run log                ``<root>/_medallion/runs``
+file records           ``<root>/_medallion/files``
 streaming checkpoints  ``<root>/_checkpoints/<query>``
 =====================  ============================================
 
@@ -178,6 +179,18 @@ class Lakehouse:
             '/lake/_medallion/runs'
         """
         return f"{self.root}/_medallion/runs"
+
+    def file_records(self) -> str:
+        """Where bronze ingestion records files that left no rows: ``<root>/_medallion/files``.
+
+        Bad files (skipped, with the reason) and files without records are kept there, so that
+        they are not read again (see :mod:`medallion.ingest.records`).
+
+        Example:
+            >>> Lakehouse.at("/lake").file_records()
+            '/lake/_medallion/files'
+        """
+        return f"{self.root}/_medallion/files"
 
     def checkpoint(self, query: str) -> str:
         """Where a streaming query keeps its checkpoint: ``<root>/_checkpoints/<query>``.
