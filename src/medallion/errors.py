@@ -29,6 +29,7 @@ __all__ = [
     "ExpectationError",
     "IngestError",
     "JarResolutionError",
+    "LakehouseBusyError",
     "MedallionError",
     "MedallionWarning",
     "PipelineDefinitionError",
@@ -36,6 +37,7 @@ __all__ = [
     "QualityFailedError",
     "QueryFailedError",
     "RuleDefinitionError",
+    "RunCancelledError",
     "RunNotFoundError",
     "SchemaError",
     "SchemaEvolutionError",
@@ -411,3 +413,42 @@ class StepFailedError(PipelineError):
         self.step = step
         self.table = table
         self.result = result
+
+
+class LakehouseBusyError(PipelineError, RuntimeError):
+    """Another run holds the lakehouse's lease (see :mod:`medallion.runner.lease`).
+
+    Attributes:
+        holder: The run holding it (a :class:`~medallion.runner.lease.Holder`).
+
+    Example:
+        >>> issubclass(LakehouseBusyError, RuntimeError)
+        True
+    """
+
+    def __init__(self, message: str, holder: Any = None) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
+class RunCancelledError(PipelineError):
+    """A run was stopped by a signal (Ctrl-C, SIGTERM) between steps.
+
+    Attributes:
+        signal: The signal's number (2 for SIGINT, 15 for SIGTERM).
+        result: The run's :class:`~medallion.RunResult`: steps that ran, and those cancelled.
+
+    Example:
+        >>> RunCancelledError("run r1 cancelled", 15).exit_code
+        143
+    """
+
+    def __init__(self, message: str, signal: int, result: Any = None) -> None:
+        super().__init__(message)
+        self.signal = signal
+        self.result = result
+
+    @property
+    def exit_code(self) -> int:
+        """The shell's code for a process ended by the signal: 128 + its number."""
+        return 128 + self.signal
