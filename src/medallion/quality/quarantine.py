@@ -10,6 +10,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from medallion.lakehouse import Lakehouse
+from medallion.layers import Layer
 from medallion.quality.engine import FAILURE_TYPE, FAILURES_COLUMN, QualityResult
 
 if TYPE_CHECKING:
@@ -17,7 +18,6 @@ if TYPE_CHECKING:
 
     from medallion.delta.ops import Transaction
     from medallion.io import WriteResult
-    from medallion.layers import Layer
     from medallion.table import Table
 
 __all__ = [
@@ -140,7 +140,7 @@ def read_quarantine(spark: SparkSession, root: str | os.PathLike[str], layer: La
 
 
 def discard_quarantine(
-    spark: SparkSession, root: str | os.PathLike[str], table: Table, run_id: str
+    spark: SparkSession, root: str | os.PathLike[str], table: Table | str, run_id: str
 ) -> None:
     """Delete the rows a run quarantined for a table (its step failed, so they were not final).
 
@@ -150,7 +150,7 @@ def discard_quarantine(
     Args:
         spark: The session.
         root: The lakehouse root.
-        table: The table the rows were meant for.
+        table: The table the rows were meant for (or its qualified name, ``"silver.orders"``).
         run_id: The run.
 
     Example:
@@ -166,8 +166,10 @@ def discard_quarantine(
     """
     from medallion.delta.ops import DeltaOps
 
-    ops = DeltaOps(spark, quarantine_location(root, table.layer))
+    if isinstance(table, str):
+        layer, name = Layer(table.split(".", 1)[0]), table
+    else:
+        layer, name = table.layer, table.qualified_name
+    ops = DeltaOps(spark, quarantine_location(root, layer))
     if ops.exists():
-        ops.delta_table().delete(
-            (F.col("run_id") == run_id) & (F.col("table") == table.qualified_name)
-        )
+        ops.delta_table().delete((F.col("run_id") == run_id) & (F.col("table") == name))

@@ -34,6 +34,11 @@ class StepStatus(str, enum.Enum):
             nothing.
         FAILED: It raised; nothing of it was committed to its table.
         SKIPPED: It did not run because a step it depends on failed.
+        RUNNING: The run is under way (the run log holds its steps from its start).
+        ABANDONED: The run died (its driver was killed) before the step ended; the next run
+            found it and marked it so. What the step committed, if anything, can be rolled back.
+        CANCELLED: The run was stopped by a signal (Ctrl-C, SIGTERM) before the step ended;
+            nothing of it was committed.
 
     Example:
         >>> StepStatus("failed") is StepStatus.FAILED, StepStatus.UP_TO_DATE.value
@@ -46,6 +51,9 @@ class StepStatus(str, enum.Enum):
     UP_TO_DATE = "up_to_date"
     FAILED = "failed"
     SKIPPED = "skipped"
+    RUNNING = "running"
+    ABANDONED = "abandoned"
+    CANCELLED = "cancelled"
 
     @property
     def ok(self) -> bool:
@@ -183,7 +191,8 @@ class RunResult:
               succeeded  gold.totals                  3 inserted, version 0 (... s)
         """
         seconds = (self.ended_at - self.started_at).total_seconds()
-        status = "succeeded" if self.succeeded else "FAILED"
+        cancelled = any(s.status is StepStatus.CANCELLED for s in self.steps)
+        status = "succeeded" if self.succeeded else "CANCELLED" if cancelled else "FAILED"
         lines = [f"run {self.run_id} of pipeline {self.pipeline!r}: {status} in {seconds:.1f} s"]
         for s in self.steps:
             lines.append(f"  {s.status.value:<10} {s.table:<28} {describe_step(s)}")
@@ -211,6 +220,10 @@ def describe_step(run: StepRun) -> str:
     """
     if run.status is StepStatus.SKIPPED:
         return "(an earlier step failed)"
+    if run.status is StepStatus.CANCELLED:
+        return f"cancelled{': ' + run.error if run.error else ''}"
+    if run.status in (StepStatus.RUNNING, StepStatus.ABANDONED):
+        return str(run.status.value)
     if run.status is StepStatus.FAILED:
         return f"{run.seconds:.1f} s: {run.error}"
     if run.status is StepStatus.UP_TO_DATE:

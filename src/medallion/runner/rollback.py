@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 
 __all__ = ["RollbackAction", "RollbackResult", "TableRollback", "rollback_run"]
 
+#: Statuses of a step whose run did not log how it ended.
+_DIED = frozenset({"running", "abandoned"})
+
 #: Operations that rewrite files without changing a table's rows.
 _NEUTRAL = frozenset({"OPTIMIZE", "VACUUM START", "VACUUM END", "SET TBLPROPERTIES"})
 
@@ -198,6 +201,11 @@ def rollback_run(
     from medallion.delta.ops import DeltaOps
 
     base = resolve_root(root)
+    if not DeltaOps(spark, run_log_location(base)).exists():
+        raise RunNotFoundError(
+            f"run {run_id!r}: there is no run log at {run_log_location(base)} (no run has been "
+            f"logged in the lakehouse at {base})"
+        )
     log = (
         read_run_log(spark, base)
         .where(F.col("run_id") == run_id)
@@ -221,7 +229,12 @@ def rollback_run(
             tables.append(TableRollback(table, location, RollbackAction.UNCHANGED, before, None))
             continue
         current = ops.version()
-        later = [c for c in ops.history() if before is None or c.version > before]
+        history = ops.history()
+        if before is None and row["status"] in _DIED:
+            # Its driver died before logging the step: its first commit tells the version.
+            first = min((c.version for c in history if c.run_id == run_id), default=None)
+            before = None if first is None or first == 0 else first - 1
+        later = [c for c in history if before is None or c.version > before]
         ours = [c for c in later if c.run_id == run_id]
         others = [c for c in later if c.run_id != run_id and c.operation not in _NEUTRAL]
         if not ours:

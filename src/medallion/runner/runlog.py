@@ -14,10 +14,15 @@ import datetime as dt
 import os
 from typing import TYPE_CHECKING
 
+from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from medallion.delta._target import Target, metadata_json
 from medallion.delta.ops import DeltaOps
+from medallion.delta.write import committed
 from medallion.lakehouse import Lakehouse
+from medallion.policies import WriteMode
+from medallion.runner.results import StepStatus
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -26,7 +31,14 @@ if TYPE_CHECKING:
     from medallion.io import WriteResult
     from medallion.runner.results import RunResult
 
-__all__ = ["RUN_LOG_SCHEMA", "read_run_log", "run_log_location", "write_run_log"]
+__all__ = [
+    "RUN_LOG_SCHEMA",
+    "abandon_dead_runs",
+    "read_run_log",
+    "run_log_location",
+    "start_run_log",
+    "write_run_log",
+]
 
 #: The columns of the run log.
 RUN_LOG_SCHEMA = T.StructType(
@@ -87,34 +99,8 @@ def run_log_location(root: str | os.PathLike[str]) -> str:
     return Lakehouse.at(root).run_log()
 
 
-def write_run_log(
-    spark: SparkSession,
-    root: str | os.PathLike[str],
-    run: RunResult,
-    *,
-    transaction: Transaction | None = None,
-) -> WriteResult:
-    """Append one row per step of a run to the run log (one commit).
-
-    Args:
-        spark: The session.
-        root: The lakehouse root.
-        run: The run's result.
-        transaction: Append only if this transaction was not committed before (a replayed
-            streaming micro-batch is logged once).
-
-    Returns:
-        The write.
-
-    Example:
-        >>> import datetime as dt
-        >>> from medallion.runner.results import RunResult, StepRun
-        >>> at = dt.datetime(2026, 1, 2, 3, 4)
-        >>> run = RunResult("r1", "sales", at, at, (StepRun("totals", "gold.totals", "failed"),))
-        >>> write_run_log(spark, lakehouse, run).rows_inserted
-        1
-    """
-    rows = []
+def _rows(run: RunResult) -> list[tuple[object, ...]]:
+    rows: list[tuple[object, ...]] = []
     for step in run.steps:
         write = step.write
         rows.append(
@@ -146,10 +132,123 @@ def write_run_log(
                 step.note,
             )
         )
-    frame = spark.createDataFrame(rows, RUN_LOG_SCHEMA)
-    return DeltaOps(spark, run_log_location(root)).write(
-        frame, "append", run_id=run.run_id, transaction=transaction
+    return rows
+
+
+def write_run_log(
+    spark: SparkSession,
+    root: str | os.PathLike[str],
+    run: RunResult,
+    *,
+    transaction: Transaction | None = None,
+    replace: bool = False,
+) -> WriteResult:
+    """Append one row per step of a run to the run log (one commit).
+
+    Args:
+        spark: The session.
+        root: The lakehouse root.
+        run: The run's result.
+        transaction: Append only if this transaction was not committed before (a replayed
+            streaming micro-batch is logged once).
+        replace: Replace the run's rows already logged (its ``running`` rows, written when it
+            started) in the same commit.
+
+    Returns:
+        The write.
+
+    Example:
+        >>> import datetime as dt
+        >>> from medallion.runner.results import RunResult, StepRun
+        >>> at = dt.datetime(2026, 1, 2, 3, 4)
+        >>> run = RunResult("r1", "sales", at, at, (StepRun("totals", "gold.totals", "failed"),))
+        >>> write_run_log(spark, lakehouse, run).rows_inserted
+        1
+    """
+    frame = spark.createDataFrame(_rows(run), RUN_LOG_SCHEMA)
+    ops = DeltaOps(spark, run_log_location(root))
+    if not replace or not ops.exists():
+        return ops.write(frame, "append", run_id=run.run_id, transaction=transaction)
+    literal = run.run_id.replace("\\", "\\\\").replace("'", "\\'")
+    writer = (
+        frame.write.format("delta")
+        .mode("overwrite")
+        .option("replaceWhere", f"run_id = '{literal}'")
+        .option("mergeSchema", "true")  # a run log written by an older medallion
+        .option("userMetadata", metadata_json({"medallion_run_id": run.run_id}))
     )
+    target = Target(spark, run_log_location(root))
+    before = target.version()
+    target.retrying("run log write", lambda: writer.save(target.location))
+    return committed(target, WriteMode.OVERWRITE, run.run_id, before)[0]
+
+
+def start_run_log(spark: SparkSession, root: str | os.PathLike[str], run: RunResult) -> None:
+    """Log a run as it starts: one ``running`` row per planned step.
+
+    :func:`write_run_log` with ``replace=True`` replaces them when the run ends; if its driver
+    dies first, they stay ``running`` until the next run marks them ``abandoned``
+    (:func:`abandon_dead_runs`).
+
+    Args:
+        spark: The session.
+        root: The lakehouse root.
+        run: The run, its steps ``running``.
+    """
+    frame = spark.createDataFrame(_rows(run), RUN_LOG_SCHEMA)
+    DeltaOps(spark, run_log_location(root)).write(frame, "append", run_id=run.run_id)
+
+
+def abandon_dead_runs(
+    spark: SparkSession, root: str | os.PathLike[str], found_by: str
+) -> tuple[str, ...]:
+    """Mark the runs still ``running`` in the log as ``abandoned``: their drivers died.
+
+    Call it only while holding the lakehouse's lease (no other run is live then). For each step
+    of such a run whose table holds no commit of the run, the rows the run quarantined for it
+    are deleted: they were never final, and the next run quarantines them again.
+
+    Args:
+        spark: The session.
+        root: The lakehouse root.
+        found_by: The run that found them (named in their note).
+
+    Returns:
+        The ids of the runs marked abandoned.
+    """
+    from medallion.quality.quarantine import discard_quarantine
+
+    ops = DeltaOps(spark, run_log_location(root))
+    if not ops.exists():
+        return ()
+    running = F.col("status") == StepStatus.RUNNING.value
+    rows = (
+        ops.read()
+        .where(running & (F.col("run_id") != found_by))
+        .select("run_id", "table", "location")
+        .collect()
+    )
+    if not rows:
+        return ()
+    dead = tuple(sorted({str(r["run_id"]) for r in rows}))
+    for row in rows:
+        location, run_id = row["location"], str(row["run_id"])
+        table = DeltaOps(spark, location) if location else None
+        committed_by_run = (
+            table is not None
+            and table.exists()
+            and any(c.run_id == run_id for c in table.history())
+        )
+        if not committed_by_run:
+            discard_quarantine(spark, root, str(row["table"]), run_id)
+    ops.delta_table().update(
+        running & F.col("run_id").isin(list(dead)),
+        {
+            "status": F.lit(StepStatus.ABANDONED.value),
+            "note": F.lit(f"the run's driver died before the step ended (found by run {found_by})"),
+        },
+    )
+    return dead
 
 
 def read_run_log(spark: SparkSession, root: str | os.PathLike[str]) -> DataFrame:
