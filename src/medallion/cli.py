@@ -13,7 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from medallion._version import __version__
-from medallion.errors import MedallionError, StepFailedError, TableNotFoundError
+from medallion.errors import (
+    MedallionError,
+    RunCancelledError,
+    StepFailedError,
+    TableNotFoundError,
+)
 from medallion.secrets import REDACTED, names_secret, redact
 
 if TYPE_CHECKING:
@@ -186,10 +191,14 @@ def _run(args: argparse.Namespace) -> int:
             run_id=args.run_id,
             params=params,
             progress=None if args.quiet else _progress,
+            wait=args.wait,
         )
     except StepFailedError as exc:
         print(exc.result.render())
         raise
+    except RunCancelledError as exc:
+        print(f"medallion: {exc}", file=sys.stderr)
+        return exc.exit_code
     print(result.render())
     return EXIT_OK
 
@@ -249,9 +258,19 @@ def _vacuum(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _existing_root(root: str) -> None:
+    """Refuse a local lakehouse root that does not exist (a typo, not an empty lakehouse)."""
+    from medallion.runner.lease import lease_path
+
+    local = lease_path(root)
+    if local is not None and not local.parent.parent.exists():
+        raise UsageError(f"no lakehouse at {root}: the folder does not exist")
+
+
 def _rollback(args: argparse.Namespace) -> int:
     from medallion.runner.rollback import rollback_run
 
+    _existing_root(args.root)
     result = rollback_run(
         _spark(args), args.root, args.run_id, force=args.force, dry_run=args.dry_run
     )
@@ -265,9 +284,10 @@ def _runs(args: argparse.Namespace) -> int:
     from medallion.delta.ops import DeltaOps
     from medallion.runner.runlog import run_log_location
 
+    _existing_root(args.root)
     ops = DeltaOps(_spark(args), run_log_location(args.root))
     if not ops.exists():
-        print(f"no runs logged under {args.root}")
+        print(f"no run log at {run_log_location(args.root)}: no run has been logged there")
         return EXIT_OK
     runs = (
         ops.read()
@@ -275,7 +295,14 @@ def _runs(args: argparse.Namespace) -> int:
         .agg(
             F.min("run_started_at").alias("started"),
             F.count("*").alias("steps"),
-            F.count_if(F.col("status") == "failed").alias("failed"),
+            # How the run ended: the first of these statuses any of its steps has.
+            F.coalesce(
+                *[
+                    F.max(F.when(F.col("status") == state, F.lit(state)))
+                    for state in ("running", "abandoned", "cancelled", "failed")
+                ],
+                F.lit("ok"),
+            ).alias("state"),
             F.sum("rows_written").alias("written"),
             F.sum("rows_quarantined").alias("quarantined"),
         )
@@ -284,8 +311,8 @@ def _runs(args: argparse.Namespace) -> int:
         .collect()
     )
     for r in runs:
-        state = "failed" if r["failed"] else "ok"
-        print(f"{r['started']:%Y-%m-%d %H:%M:%S}  {r['run_id']}  {r['pipeline']}  {state:<6} "
+        state = r["state"]
+        print(f"{r['started']:%Y-%m-%d %H:%M:%S}  {r['run_id']}  {r['pipeline']}  {state:<9} "
               f"{r['steps']} step(s), {r['written'] or 0:,} written, "
               f"{r['quarantined'] or 0:,} quarantined")  # fmt: skip
     return EXIT_OK
@@ -380,6 +407,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--param", action="append", metavar="KEY=VALUE", help="a run parameter")
     run.add_argument("--run-id", help="the run's id (default: a new UUID)")
     run.add_argument("--quiet", action="store_true", help="no progress lines")
+    run.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long for another run holding the lakehouse to end (default: fail at once)",
+    )
     _spark_options(run)
     run.set_defaults(handler=_run)
 

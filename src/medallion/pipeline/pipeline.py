@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -10,14 +11,16 @@ from typing import TYPE_CHECKING
 import attrs
 
 from medallion.delta.tables import table_exists
-from medallion.errors import PipelineDefinitionError, StepFailedError
+from medallion.errors import PipelineDefinitionError, RunCancelledError, StepFailedError
 from medallion.lakehouse import Lakehouse, resolve_root
 from medallion.pipeline import graph
 from medallion.pipeline.step import Step, StepFunction
 from medallion.runner.executor import RunInfo, Work, execute, utcnow
 from medallion.runner.inputs import ChangesOf
+from medallion.runner.lease import Holder, RunLease, lease_path
 from medallion.runner.results import RunResult, StepRun, StepStatus, describe_step
-from medallion.runner.runlog import write_run_log
+from medallion.runner.runlog import abandon_dead_runs, start_run_log, write_run_log
+from medallion.runner.stop import StopSignals
 from medallion.table import Table
 
 if TYPE_CHECKING:
@@ -411,12 +414,21 @@ class Pipeline:
         params: Mapping[str, object] | None = None,
         log: bool = True,
         progress: Callable[[str], None] | None = None,
+        wait: float = 0.0,
     ) -> RunResult:
         """Run the steps (all, or a selection with its downstream steps) in dependency order.
 
-        Each step's output is written to its table (see :func:`~medallion.write_table`). When a
-        step fails, the steps after it are skipped and :class:`~medallion.errors.StepFailedError`
-        is raised, with the run's result as its ``result`` attribute.
+        Each step's output is written to its table by the table's write policy. When a step
+        fails, the steps after it are skipped and :class:`~medallion.errors.StepFailedError` is
+        raised, with the run's result as its ``result`` attribute.
+
+        One run at a time writes a lakehouse: the run takes the lakehouse's lease first (see
+        :mod:`medallion.runner.lease`) and fails at once with
+        :class:`~medallion.errors.LakehouseBusyError` while another live run holds it (or waits
+        ``wait`` seconds for it). The run is in the run log from its start (``running``); a run
+        whose driver died is marked ``abandoned`` by the next one. SIGINT (Ctrl-C) or SIGTERM
+        cancels the current step's Spark jobs and stops the run (logged ``cancelled``;
+        :class:`~medallion.errors.RunCancelledError`).
 
         Args:
             spark: The SparkSession to use.
@@ -429,12 +441,15 @@ class Pipeline:
                 row per step, failed and skipped steps included.
             progress: Called with a line of text when each step starts and ends (``print``,
                 a logger's ``info``).
+            wait: Seconds to wait for another run holding the lakehouse to end; 0 fails at once.
 
         Returns:
             The run's result.
 
         Raises:
             StepFailedError: A step failed; the original error is its ``__cause__``.
+            LakehouseBusyError: Another live run holds the lakehouse.
+            RunCancelledError: A signal stopped the run; its ``result`` says which steps ran.
 
         Example:
             >>> from medallion import Pipeline, Table
@@ -449,35 +464,27 @@ class Pipeline:
         """
         plan = self.plan(root, select, downstream=downstream)
         info = RunInfo(run_id or uuid.uuid4().hex, self.name, utcnow(), dict(params or {}))
-        lakehouse = Lakehouse(spark, plan.root)
-        runs: list[StepRun] = []
-        failure: tuple[Step, BaseException] | None = None
-        say = progress or (lambda _: None)
-        total = len(plan.steps)
-        for number, planned in enumerate(plan.steps, 1):
-            step = planned.step
-            if failure is not None:
-                runs.append(
-                    StepRun(
-                        step.name,
-                        step.table.qualified_name,
-                        StepStatus.SKIPPED,
-                        location=planned.location,
-                    )
-                )
-                continue
-            say(f"[{number}/{total}] {step.name} -> {step.table.qualified_name} ...")
-            work = Work(step.name, step.table, step.fn, step.inputs, step.changes_of)
-            outcome = execute(lakehouse, work, info)
-            runs.append(outcome.run)
-            if outcome.error is not None:
-                failure = (step, outcome.error)
-                say(f"[{number}/{total}] {step.name}: failed: {outcome.run.error}")
-            else:
-                say(f"[{number}/{total}] {step.name}: {describe_step(outcome.run)}")
-        result = RunResult(info.run_id, self.name, info.started_at, utcnow(), tuple(runs))
-        if log:
-            write_run_log(spark, plan.root, result)
+        lease = RunLease.take(plan.root, Holder.of(info.run_id, self.name), wait=wait)
+        try:
+            if log:
+                if lease_path(plan.root) is not None:  # the lease says no other run is live
+                    abandon_dead_runs(spark, plan.root, info.run_id)
+                start_run_log(spark, plan.root, self._started(info, plan))
+            with StopSignals(spark) as stop:
+                result, failure = self._run_steps(spark, plan, info, stop, progress)
+            if log:
+                write_run_log(spark, plan.root, result, replace=True)
+        finally:
+            lease.release()
+        if stop.requested is not None:
+            ran = sum(s.status is StepStatus.SUCCEEDED for s in result.steps)
+            name = signal.Signals(stop.requested).name
+            raise RunCancelledError(
+                f"run {info.run_id} of pipeline {self.name!r} cancelled by {name}: "
+                f"{ran} of {len(result.steps)} step(s) committed, the rest did not run",
+                stop.requested,
+                result,
+            )
         if failure is not None:
             failed, cause = failure
             error = StepFailedError(
@@ -489,3 +496,53 @@ class Pipeline:
             )
             raise error from cause
         return result
+
+    def _started(self, info: RunInfo, plan: Plan) -> RunResult:
+        """The run as it starts: every planned step ``running``."""
+        steps = tuple(
+            StepRun(
+                p.step.name, p.step.table.qualified_name, StepStatus.RUNNING, location=p.location
+            )
+            for p in plan.steps
+        )
+        return RunResult(info.run_id, self.name, info.started_at, info.started_at, steps)
+
+    def _run_steps(
+        self,
+        spark: SparkSession,
+        plan: Plan,
+        info: RunInfo,
+        stop: StopSignals,
+        progress: Callable[[str], None] | None,
+    ) -> tuple[RunResult, tuple[Step, BaseException] | None]:
+        """Run the planned steps in order; the run's result and its first failure."""
+        lakehouse = Lakehouse(spark, plan.root)
+        runs: list[StepRun] = []
+        failure: tuple[Step, BaseException] | None = None
+        say = progress or (lambda _: None)
+        total = len(plan.steps)
+        for number, planned in enumerate(plan.steps, 1):
+            step = planned.step
+            if failure is not None or stop.requested is not None:
+                status = StepStatus.SKIPPED if failure is not None else StepStatus.CANCELLED
+                runs.append(
+                    StepRun(
+                        step.name, step.table.qualified_name, status, location=planned.location
+                    )
+                )
+                continue
+            say(f"[{number}/{total}] {step.name} -> {step.table.qualified_name} ...")
+            work = Work(step.name, step.table, step.fn, step.inputs, step.changes_of)
+            outcome = execute(lakehouse, work, info)
+            if outcome.error is not None and stop.requested is not None:
+                # Its jobs were cancelled: nothing of it was committed.
+                runs.append(attrs.evolve(outcome.run, status=StepStatus.CANCELLED, error=None))
+                continue
+            runs.append(outcome.run)
+            if outcome.error is not None:
+                failure = (step, outcome.error)
+                say(f"[{number}/{total}] {step.name}: failed: {outcome.run.error}")
+            else:
+                say(f"[{number}/{total}] {step.name}: {describe_step(outcome.run)}")
+        result = RunResult(info.run_id, self.name, info.started_at, utcnow(), tuple(runs))
+        return result, failure
