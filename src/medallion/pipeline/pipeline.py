@@ -17,7 +17,7 @@ from medallion.pipeline import graph
 from medallion.pipeline.step import Step, StepFunction
 from medallion.runner.executor import RunInfo, Work, execute, utcnow
 from medallion.runner.inputs import ChangesOf
-from medallion.runner.lease import Holder, RunLease, lease_path
+from medallion.runner.lease import Holder, RunLease
 from medallion.runner.results import RunResult, StepRun, StepStatus, describe_step
 from medallion.runner.runlog import abandon_dead_runs, start_run_log, write_run_log
 from medallion.runner.stop import StopSignals
@@ -467,7 +467,9 @@ class Pipeline:
         lease = RunLease.take(plan.root, Holder.of(info.run_id, self.name), wait=wait)
         try:
             if log:
-                if lease_path(plan.root) is not None:  # the lease says no other run is live
+                if lease.taken_over is not None:
+                    # A run died holding the lease (and no other run is live): it, and any
+                    # other run it left running, are abandoned.
                     abandon_dead_runs(spark, plan.root, info.run_id)
                 start_run_log(spark, plan.root, self._started(info, plan))
             with StopSignals(spark) as stop:
