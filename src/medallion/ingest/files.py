@@ -281,7 +281,12 @@ def _path_key(path: str) -> str:
 
 def _failed_file(exc: BaseException, files: Iterable[_Found]) -> FileRecord | None:
     """The file a failed Spark read names (``FAILED_READ_FILE``), as a bad file with the cause."""
-    text = str(exc)
+    chain: list[BaseException] = []
+    cause: BaseException | None = exc
+    while cause is not None and cause not in chain:
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    text = "\n".join(str(e) for e in chain)
     found = _FAILED_READ.search(text)
     if found is None:
         return None
