@@ -46,12 +46,16 @@ _THREADS = 8
 
 @attrs.frozen
 class Head:
-    """The first bytes of a file's content.
+    r"""The first bytes of a file's content.
 
     Attributes:
         data: Up to :data:`HEAD_BYTES` bytes, decompressed.
         complete: Whether ``data`` is the whole content.
         error: Why the content could not be read (a corrupt compressed file), if it could not.
+
+    Example:
+        >>> Head(b"id,amount\n", complete=True).complete
+        True
     """
 
     data: bytes
@@ -67,6 +71,10 @@ class Look:
         bad: Why the file cannot be read as a whole, if it cannot.
         empty: Whether the file has no records (blank lines, or a CSV header alone).
         header: A CSV file's column names, when it has a header line.
+
+    Example:
+        >>> Look(bad="binary content").bad
+        'binary content'
     """
 
     bad: str | None = None
@@ -76,6 +84,12 @@ class Look:
 
 def encoding_of(options: Mapping[str, str]) -> str:
     """The text encoding a reader's options declare (UTF-8 by default).
+
+    Args:
+        options: The reader's options (``encoding``, or its alias ``charset``).
+
+    Returns:
+        The encoding's name, as given.
 
     Example:
         >>> encoding_of({"encoding": "ISO-8859-1"}), encoding_of({})

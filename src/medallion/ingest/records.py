@@ -114,7 +114,14 @@ class FileRecord:
     rows: int | None = None
 
     def describe(self) -> str:
-        """The file and what became of it, in a line (``<path>: <reason>``)."""
+        """The file and what became of it, in a line (``<path>: <reason>``).
+
+        Example:
+            >>> import datetime as dt
+            >>> at = dt.datetime(2026, 3, 1)
+            >>> FileRecord("file:/in/b.csv", 3, at, "bad", "binary content").describe()
+            'file:/in/b.csv: binary content'
+        """
         if self.status is FileStatus.BAD:
             return f"{self.path}: {self.reason}"
         return f"{self.path}: no records"
@@ -161,6 +168,12 @@ def record_files(
 
     Returns:
         How many files were newly recorded.
+
+    Example:
+        >>> import datetime as dt
+        >>> empty = FileRecord("file:/in/e.json", 0, dt.datetime(2026, 3, 1), "ingested", rows=0)
+        >>> record_files(spark, lakehouse, "bronze.events", [empty, empty], run_id="r1")
+        1
     """
     rows = [
         (
@@ -218,6 +231,16 @@ def recorded_files(
 
     Returns:
         The recorded files (none when nothing was ever recorded).
+
+    Example:
+        >>> import datetime as dt
+        >>> at = dt.datetime(2026, 3, 1)
+        >>> bad = FileRecord("file:/in/b.csv", 3, at, "bad", "binary content")
+        >>> _ = record_files(spark, lakehouse, "bronze.events", [bad])
+        >>> recorded_files(spark, lakehouse, "bronze.events")
+        {('file:/in/b.csv', datetime.datetime(2026, 3, 1, 0, 0), 3)}
+        >>> recorded_files(spark, lakehouse, "bronze.other")
+        set()
     """
     found = read_file_records(spark, root)
     if found is None:
