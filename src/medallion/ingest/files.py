@@ -427,7 +427,7 @@ def _read_json(
     else:
         valid = F.lit(True)
         text = F.decode(F.col("value").cast("binary"), charset)
-    text = F.regexp_replace(text, "^\ufeff", "")
+    text = F.when(text.startswith("\ufeff"), F.substring(text, 2, 1 << 30)).otherwise(text)
     lines = lines.select(
         text.alias("_record"), valid.alias("_valid"), "_source_file", "_source_modified_at"
     )
@@ -440,9 +440,15 @@ def _read_json(
         lines = lines.select(
             F.explode(records).alias("_record"), "_valid", "_source_file", "_source_modified_at"
         )
-    lines = lines.where(F.length(F.btrim("_record", F.lit(" \t\r\n"))) > 0)
-
+    # Blank lines are not records (nor are they to Spark's JSON reader); most lines start a
+    # record, and are not trimmed.
     record = F.col("_record")
+    lines = lines.where(
+        F.when(record.startswith("{"), F.lit(True)).otherwise(
+            F.length(F.btrim(record, F.lit(" \t\r\n"))) > 0
+        )
+    )
+
     parse_options = {
         **_record_options(options),
         "mode": "PERMISSIVE",
