@@ -116,6 +116,10 @@ class Holder:
 
         Returns:
             The holder, its heartbeat now.
+
+        Example:
+            >>> Holder.of("r1", "shop").pid == os.getpid()
+            True
         """
         now = _now()
         return cls(run_id, pipeline, socket.gethostname(), os.getpid(), now, now)
@@ -128,6 +132,11 @@ class Holder:
 
         Returns:
             Whether its lease still holds.
+
+        Example:
+            >>> long_ago = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
+            >>> Holder("r0", "shop", "elsewhere", 1, long_ago, long_ago).alive(ttl=60)
+            False
         """
         if self.host == socket.gethostname() and not _process_exists(self.pid):
             return False
@@ -182,6 +191,11 @@ class RunLease:
     Attributes:
         holder: This run as the holder.
         taken_over: The dead run whose expired lease this one replaced, if any.
+
+    Example:
+        >>> with RunLease.take(lakehouse, Holder.of("r1", "shop")) as lease:
+        ...     lease.taken_over is None
+        True
     """
 
     def __init__(
@@ -267,12 +281,23 @@ class RunLease:
 
         Returns:
             The holder, or ``None``.
+
+        Example:
+            >>> RunLease.holder_of(lakehouse) is None
+            True
         """
         path = lease_path(root)
         return None if path is None else _read(path)
 
     def release(self) -> None:
-        """Give the lease back (if this run still holds it)."""
+        """Give the lease back (if this run still holds it).
+
+        Example:
+            >>> lease = RunLease.take(lakehouse, Holder.of("r1", "shop"))
+            >>> lease.release()
+            >>> RunLease.take(lakehouse, Holder.of("r2", "shop")).holder.run_id
+            'r2'
+        """
         self._stop.set()
         if self._beat is not None:
             self._beat.join()

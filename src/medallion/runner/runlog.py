@@ -194,6 +194,15 @@ def start_run_log(spark: SparkSession, root: str | os.PathLike[str], run: RunRes
         spark: The session.
         root: The lakehouse root.
         run: The run, its steps ``running``.
+
+    Example:
+        >>> import datetime as dt
+        >>> from medallion.runner.results import RunResult, StepRun
+        >>> at = dt.datetime(2026, 1, 2, 3, 4)
+        >>> run = RunResult("r1", "sales", at, at, (StepRun("totals", "gold.totals", "running"),))
+        >>> start_run_log(spark, lakehouse, run)
+        >>> read_run_log(spark, lakehouse).select("run_id", "status").collect()
+        [Row(run_id='r1', status='running')]
     """
     frame = spark.createDataFrame(_rows(run), RUN_LOG_SCHEMA)
     DeltaOps(spark, run_log_location(root)).write(frame, "append", run_id=run.run_id)
@@ -215,6 +224,17 @@ def abandon_dead_runs(
 
     Returns:
         The ids of the runs marked abandoned.
+
+    Example:
+        >>> import datetime as dt
+        >>> from medallion.runner.results import RunResult, StepRun
+        >>> at = dt.datetime(2026, 1, 2, 3, 4)
+        >>> dead = RunResult("r1", "sales", at, at, (StepRun("totals", "gold.totals", "running"),))
+        >>> start_run_log(spark, lakehouse, dead)
+        >>> abandon_dead_runs(spark, lakehouse, found_by="r2")
+        ('r1',)
+        >>> read_run_log(spark, lakehouse).select("status").collect()
+        [Row(status='abandoned')]
     """
     from medallion.quality.quarantine import discard_quarantine
 

@@ -36,6 +36,11 @@ class StopSignals:
 
     Attributes:
         requested: The number of the first signal received, or ``None``.
+
+    Example:
+        >>> with StopSignals(spark) as stop:
+        ...     signal.getsignal(signal.SIGTERM) == stop._handle
+        True
     """
 
     def __init__(self, spark: SparkSession) -> None:
