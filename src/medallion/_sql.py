@@ -16,6 +16,8 @@ import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from medallion._names import quote
+
 if TYPE_CHECKING:
     from sqlglot import Dialect, Expr, Token, TokenType
 
@@ -205,7 +207,7 @@ def _keyword_problem(text: str, tokens: list[Token], *, names: bool = False) -> 
         plain = token.token_type in (TokenType.VAR, TokenType.IDENTIFIER)
         if (plain and not names) or not word.isidentifier():
             continue
-        quoted = f"{text[: token.start]}`{word}`{text[token.end + 1 :]}"
+        quoted = f"{text[: token.start]}{quote(word)}{text[token.end + 1 :]}"
         if _parses(quoted):
             return f"{word!r} is an SQL keyword: write `{word}` (in backticks) for a column"
     return None

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 import attrs
 from pyspark.sql import types as T
 
+from medallion._names import quote
 from medallion._typing import SchemaLike
 from medallion.errors import SchemaError
 
@@ -254,14 +255,10 @@ def to_struct_type(schema: SchemaLike) -> T.StructType:
     raise SchemaError(f"a schema must be a StructType or a DDL string, not {type(schema).__name__}")
 
 
-def _quote(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
-
-
 def _type_ddl(data_type: T.DataType) -> str:
     if isinstance(data_type, T.StructType):
         inner = ", ".join(
-            f"{_quote(f.name)}: {_type_ddl(f.dataType)}{'' if f.nullable else ' NOT NULL'}"
+            f"{quote(f.name)}: {_type_ddl(f.dataType)}{'' if f.nullable else ' NOT NULL'}"
             for f in data_type.fields
         )
         return f"STRUCT<{inner}>"
@@ -286,7 +283,7 @@ def to_ddl(schema: T.StructType) -> str:
         '`a` INT NOT NULL, `b` MAP<STRING, DOUBLE>'
     """
     return ", ".join(
-        f"{_quote(f.name)} {_type_ddl(f.dataType)}{'' if f.nullable else ' NOT NULL'}"
+        f"{quote(f.name)} {_type_ddl(f.dataType)}{'' if f.nullable else ' NOT NULL'}"
         for f in schema.fields
     )
 

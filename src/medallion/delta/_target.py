@@ -22,6 +22,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from medallion._names import delta_table
 from medallion.delta.results import Commit, RetryPolicy, Transaction
 from medallion.delta.tables import create_table, stored_schema, table_exists
 from medallion.errors import ConcurrentWriteError, TableNotFoundError
@@ -101,7 +102,7 @@ class Target:
         """The table as a SQL identifier: its catalog name, or ``delta.`<path>```."""
         if self.by_name:
             return self.location
-        return "delta.`" + self.location.replace("`", "``") + "`"
+        return delta_table(self.location)
 
     def history(self, limit: int | None = None) -> list[Commit]:
         """The table's commits, newest first (at most ``limit``)."""

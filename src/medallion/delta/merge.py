@@ -20,10 +20,11 @@ from pyspark.sql import Column, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from medallion._names import quote
 from medallion.columns import SOURCE_ORDER, is_medallion_column
 from medallion.delta._target import Target
 from medallion.delta.results import MergeResult, Transaction, WriteResult
-from medallion.delta.write import committed, conformed, quote, write
+from medallion.delta.write import committed, conformed, write
 from medallion.errors import DeltaOperationError, DuplicateKeyError, SchemaError
 from medallion.policies import Merge, WriteMode
 

@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
+from medallion._names import quote
 from medallion.delta._target import Target
 from medallion.delta.merge import DELETE_FLAG, differs, merge_result, prepare
 from medallion.delta.results import MergeResult, Transaction
-from medallion.delta.write import committed, quote, write
+from medallion.delta.write import committed, write
 from medallion.errors import DeltaOperationError, SchemaError
 from medallion.policies import SCD2, DeleteAction, WriteMode
 

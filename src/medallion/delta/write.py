@@ -26,11 +26,6 @@ if TYPE_CHECKING:
 __all__: list[str] = []
 
 
-def quote(name: str) -> str:
-    """A column name as a SQL identifier: in backticks, its own backticks doubled."""
-    return "`" + name.replace("`", "``") + "`"
-
-
 def write(
     target: Target,
     df: DataFrame,

@@ -18,6 +18,7 @@ import decimal
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from medallion._names import quote, string_literal
 from medallion.errors import RuleDefinitionError
 from medallion.rule import Action, QualityRule, RuleKind
 
@@ -42,10 +43,6 @@ __all__ = [
 Literal = str | int | float | bool | decimal.Decimal | dt.date | dt.datetime
 
 
-def _column(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
-
-
 def literal(value: Literal) -> str:
     """A Python value as a Spark SQL literal.
 
@@ -68,7 +65,7 @@ def literal(value: Literal) -> str:
     if isinstance(value, dt.date):
         return f"DATE'{value.isoformat()}'"
     if isinstance(value, str):
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        return string_literal(value)
     raise RuleDefinitionError(f"cannot use {value!r} as a SQL literal")
 
 
@@ -120,7 +117,7 @@ def not_null(
     """
     return QualityRule(
         _name(name, f"{column}_not_null"),
-        f"{_column(column)} IS NOT NULL",
+        f"{quote(column)} IS NOT NULL",
         action=action,
         description=f"{column} must not be null",
     )
@@ -154,7 +151,7 @@ def in_range(
         >>> checks.in_range("amount", minimum=0).expression
         '`amount` IS NULL OR `amount` >= 0'
     """
-    col = _column(column)
+    col = quote(column)
     if minimum is not None and maximum is not None:
         test = f"{col} BETWEEN {literal(minimum)} AND {literal(maximum)}"
         what = f"between {minimum} and {maximum}"
@@ -202,7 +199,7 @@ def in_set(
         raise RuleDefinitionError(
             f"rule {name or column + '_in_set'!r}: the set of values is empty"
         )
-    col = _column(column)
+    col = quote(column)
     return QualityRule(
         _name(name, f"{column}_in_set"),
         f"{col} IS NULL OR {col} IN ({', '.join(literal(v) for v in allowed)})",
@@ -234,7 +231,7 @@ def matches(
         >>> checks.matches("email", "^[^@]+@[^@]+$").expression
         "`email` IS NULL OR `email` RLIKE '^[^@]+@[^@]+$'"
     """
-    col = _column(column)
+    col = quote(column)
     return QualityRule(
         _name(name, f"{column}_matches"),
         f"{col} IS NULL OR {col} RLIKE {literal(pattern)}",
@@ -266,7 +263,7 @@ def castable(
         >>> checks.castable("amount", "DECIMAL(10,2)").expression
         '`amount` IS NULL OR try_cast(`amount` AS DECIMAL(10,2)) IS NOT NULL'
     """
-    col = _column(column)
+    col = quote(column)
     return QualityRule(
         _name(name, f"{column}_castable"),
         f"{col} IS NULL OR try_cast({col} AS {data_type}) IS NOT NULL",
@@ -298,7 +295,7 @@ def max_length(
         >>> checks.max_length("code", 3).expression
         '`code` IS NULL OR length(`code`) <= 3'
     """
-    col = _column(column)
+    col = quote(column)
     return QualityRule(
         _name(name, f"{column}_max_length"),
         f"{col} IS NULL OR length({col}) <= {int(length)}",
@@ -334,7 +331,7 @@ def unique(
     """
     return QualityRule(
         _name(name, "unique_" + "_".join(columns)),
-        f"unique({', '.join(_column(c) for c in columns)})",
+        f"unique({', '.join(quote(c) for c in columns)})",
         action=action,
         description=f"({', '.join(columns)}) must be unique",
         kind=RuleKind.UNIQUE,
@@ -379,7 +376,7 @@ def exists_in(
     )
     return QualityRule(
         _name(name, f"{'_'.join(cols)}_exists_in_{table.name}"),
-        f"exists_in({', '.join(_column(c) for c in cols)})",
+        f"exists_in({', '.join(quote(c) for c in cols)})",
         action=action,
         description=f"({', '.join(cols)}) must exist in {table.qualified_name}",
         kind=RuleKind.REFERENCE,
@@ -455,7 +452,7 @@ def freshness(
     seconds = int(max_age.total_seconds())
     return QualityRule(
         _name(name, f"{column}_freshness"),
-        f"max({_column(column)}) >= current_timestamp() - make_interval(0, 0, 0, 0, 0, 0, "
+        f"max({quote(column)}) >= current_timestamp() - make_interval(0, 0, 0, 0, 0, 0, "
         f"{seconds})",
         action=action,
         description=f"the newest {column} must be at most {max_age} old",
@@ -490,7 +487,7 @@ def null_share(
         raise RuleDefinitionError(f"rule {name or column + '_null_share'!r}: share must be 0 to 1")
     return QualityRule(
         _name(name, f"{column}_null_share"),
-        f"coalesce(avg(CASE WHEN {_column(column)} IS NULL THEN 1.0 ELSE 0.0 END), 0) "
+        f"coalesce(avg(CASE WHEN {quote(column)} IS NULL THEN 1.0 ELSE 0.0 END), 0) "
         f"<= {max_share!r}",
         action=action,
         description=f"at most {max_share:.0%} of {column} may be null",

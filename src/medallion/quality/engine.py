@@ -32,6 +32,7 @@ from pyspark.sql import Column, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from medallion._names import quote
 from medallion.errors import (
     QualityFailedError,
     RuleDefinitionError,
@@ -186,7 +187,7 @@ def _failure(rule: QualityRule, failed: Column) -> Column:
 
 
 def _key(columns: Sequence[str]) -> list[Column]:
-    return [F.col(f"`{c}`") for c in columns]
+    return [F.col(quote(c)) for c in columns]
 
 
 def evaluate(
@@ -256,7 +257,7 @@ def evaluate(
             keys = (
                 reference.select(
                     *[
-                        F.col(f"`{r}`").alias(c)
+                        F.col(quote(r)).alias(c)
                         for c, r in zip(rule.columns, rule.reference_columns, strict=True)
                     ]
                 )
@@ -266,7 +267,7 @@ def evaluate(
             annotated = annotated.join(keys, list(rule.columns), "left")
             any_null = F.lit(False)
             for column in rule.columns:
-                any_null = any_null | F.col(f"`{column}`").isNull()
+                any_null = any_null | F.col(quote(column)).isNull()
             failures.append(_failure(rule, ~any_null & F.col(found).isNull()))
     listed = F.filter(
         F.array(*failures) if failures else F.array().cast(T.ArrayType(FAILURE_TYPE)),

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from medallion._names import quote
 from medallion.lakehouse import Lakehouse
 from medallion.layers import Layer
 from medallion.quality.engine import FAILURE_TYPE, FAILURES_COLUMN, QualityResult
@@ -109,7 +110,7 @@ def write_quarantine(
         F.lit(when).cast("timestamp").alias("quarantined_at"),
         F.lit(source).cast("string").alias("source"),
         F.col(FAILURES_COLUMN).alias("failures"),
-        F.to_json(F.struct(*[F.col(f"`{c}`") for c in columns])).alias("record"),
+        F.to_json(F.struct(*[F.col(quote(c)) for c in columns])).alias("record"),
     )
     ops = DeltaOps(rows.sparkSession, quarantine_location(root, table.layer))
     return ops.write(rows, "append", run_id=run_id, transaction=transaction)

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import attrs
 
+from medallion._names import quote
 from medallion.errors import RuleDefinitionError
 from medallion.quality import checks
 from medallion.quality.gx._expectations import (
@@ -76,10 +77,6 @@ def _is_bound(value: Any) -> bool:
     return value is None or _is_number(value) or isinstance(value, (str, dt.date))
 
 
-def _col(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
-
-
 class _Untranslatable(Exception):
     """Raised by a translation: the expectation runs through GX, for this reason."""
 
@@ -118,8 +115,8 @@ def _row_rule(expectation: _Expectation, action: Action) -> _Row:
             rule = checks.unique(*columns, name=name, action=action)
         else:
             joiner = " AND " if ignore == "all_values_are_missing" else " OR "
-            missing = joiner.join(f"{_col(c)} IS NULL" for c in columns)
-            partition = ", ".join(_col(c) for c in columns)
+            missing = joiner.join(f"{quote(c)} IS NULL" for c in columns)
+            partition = ", ".join(quote(c) for c in columns)
             rule = checks.condition(
                 name,
                 f"({missing}) OR count(1) OVER (PARTITION BY {partition}) = 1",
@@ -131,7 +128,7 @@ def _row_rule(expectation: _Expectation, action: Action) -> _Row:
     if len(columns) != 1:
         raise _Untranslatable("it is not a single-column expectation")
     column = columns[0]
-    col = _col(column)
+    col = quote(column)
     considered = f"{col} IS NOT NULL"
     if kind == "expect_column_values_to_not_be_null":
         rule = checks.not_null(column, name=name, action=action)
