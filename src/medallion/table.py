@@ -202,6 +202,12 @@ class Table:
                 f"{where}: Z-order column(s) {', '.join(sorted(clash))} are partition columns; "
                 "Delta cannot Z-order by a partition column"
             )
+        for column in self.zorder_by:
+            if "`" in column:
+                raise TableDefinitionError(
+                    f"{where}: cannot Z-order by {column!r}: Delta's OPTIMIZE fails on a column "
+                    "name containing a backtick"
+                )
         if self.schema is not None and self.layer.conventions.adds_ingestion_metadata:
             reserved = {n.lower() for n in METADATA_COLUMNS.fieldNames()}
             taken = [n for n in self.schema.fieldNames() if n.lower() in reserved]

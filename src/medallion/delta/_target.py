@@ -17,7 +17,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -39,6 +39,7 @@ _USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
 _TXN_APP_ID = "spark.databricks.delta.write.txnAppId"
 _TXN_VERSION = "spark.databricks.delta.write.txnVersion"
 _EMPTY_COMMITS = "spark.databricks.delta.skipRecordingEmptyCommits"
+_MERGE_REPARTITION = "spark.databricks.delta.merge.repartitionBeforeWrite.enabled"
 _SHARED_SESSION_LOCK = threading.Lock()
 _LOG_FILE = re.compile(r"^(\d{20})\.json$")
 
@@ -177,25 +178,48 @@ class Target:
         raise AssertionError("unreachable")
 
     def tagged_session(
-        self, tags: Mapping[str, Any], transaction: Transaction | None = None
+        self,
+        tags: Mapping[str, Any],
+        transaction: Transaction | None = None,
+        settings: Mapping[str, str] | None = None,
     ) -> contextlib.AbstractContextManager[SparkSession]:
         """A session whose commits carry ``tags`` as userMetadata (MERGE reads it only there).
 
         With a transaction, its commits are also idempotent (Delta's SQL-level txn settings).
         When the tags record consumed source versions, a MERGE that changes no row still
         commits, so that the versions are recorded (Delta skips empty commits otherwise).
+        ``settings`` are more SQL settings for the session (:meth:`merge_settings`).
         """
-        settings: dict[str, str] = {}
+        wanted = dict(settings or {})
         if any(v is not None for v in tags.values()):
-            settings[_USER_METADATA] = metadata_json(tags)
+            wanted[_USER_METADATA] = metadata_json(tags)
         if tags.get("medallion_consumed"):
-            settings[_EMPTY_COMMITS] = "false"
+            wanted[_EMPTY_COMMITS] = "false"
         if transaction is not None:
-            settings[_TXN_APP_ID] = transaction.app_id
-            settings[_TXN_VERSION] = str(transaction.version)
-        if not settings:
+            wanted[_TXN_APP_ID] = transaction.app_id
+            wanted[_TXN_VERSION] = str(transaction.version)
+        if not wanted:
             return contextlib.nullcontext(self.spark)
-        return session_with(self.spark, settings)
+        return session_with(self.spark, wanted)
+
+    def merge_settings(self, columns: Iterable[str]) -> dict[str, str]:
+        """The SQL settings a MERGE writing ``columns`` into this table needs.
+
+        Before writing, Delta repartitions a MERGE's rows by the partition columns, reading
+        each name as a column path (``col(name)``): a partition column named with a dot or a
+        backtick is not found, or not parsed. Such a table merges without that repartition.
+        """
+        odd = {c for c in columns if "." in c or "`" in c}
+        if not odd:
+            return {}
+        if self.table is not None:
+            partitions: Iterable[str] = self.table.partition_by
+        else:
+            row = self.delta_table().detail().select("partitionColumns").first()
+            partitions = (row[0] or ()) if row is not None else ()
+        if odd.intersection(partitions):
+            return {_MERGE_REPARTITION: "false"}
+        return {}
 
 
 class HasTarget:

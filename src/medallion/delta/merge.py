@@ -206,7 +206,8 @@ def merge(
             builder = builder.withSchemaEvolution()
         builder.execute()
 
-    with target.tagged_session(tagged, transaction) as session:
+    settings = target.merge_settings(prepared.written)
+    with target.tagged_session(tagged, transaction, settings) as session:
         target.retrying("MERGE", lambda: attempt(session))
     return merge_result(committed(target, WriteMode.MERGE, run_id, before)[0], prepared)
 

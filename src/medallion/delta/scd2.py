@@ -163,7 +163,8 @@ def merge_scd2(
         builder.execute()
 
     tagged = {"medallion_run_id": run_id, **(tags or {})}
-    with target.tagged_session(tagged, transaction) as session:
+    settings = target.merge_settings(prepared.written)
+    with target.tagged_session(tagged, transaction, settings) as session:
         target.retrying("SCD2 MERGE", lambda: attempt(session))
     result = committed(target, WriteMode.SCD2, run_id, before)[0]
     return merge_result(result, prepared, WriteMode.SCD2)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from medallion._names import delta_table, quote, quote_path, string_literal
 from medallion.columns import is_medallion_column
 from medallion.errors import SchemaEvolutionError
 from medallion.schema import SchemaChangeKind, schema_changes
@@ -76,10 +77,15 @@ def create_table(spark: SparkSession, table: Table, root: str | os.PathLike[str]
     schema = table.storage_schema
     created = False
     if schema is not None and not table_exists(spark, location):
+        # Named explicitly: the builder's own name for a location does not double its backticks.
         builder = (
-            DeltaTable.createIfNotExists(spark).location(location).addColumns(_nullable(schema))
+            DeltaTable.createIfNotExists(spark)
+            .tableName(delta_table(location))
+            .location(location)
+            .addColumns(_nullable(schema))
         )
         if table.partition_by:
+            # Column names as they are: the builder takes names, not SQL (unlike Z-order).
             builder = builder.partitionedBy(*table.partition_by)
         for key, value in table.properties.items():
             builder = builder.property(key, value)
@@ -96,10 +102,11 @@ def _register(spark: SparkSession, table: Table, location: str) -> None:
     assert table.catalog_name is not None
     parts = table.catalog_name.split(".")
     if len(parts) > 1:
-        spark.sql(f"CREATE SCHEMA IF NOT EXISTS {'.'.join(f'`{p}`' for p in parts[:-1])}")
-    quoted = ".".join(f"`{p}`" for p in parts)
-    escaped = location.replace("'", "\\'")
-    spark.sql(f"CREATE TABLE IF NOT EXISTS {quoted} USING DELTA LOCATION '{escaped}'")
+        spark.sql(f"CREATE SCHEMA IF NOT EXISTS {quote_path(parts[:-1])}")
+    spark.sql(
+        f"CREATE TABLE IF NOT EXISTS {quote_path(parts)} USING DELTA "
+        f"LOCATION {string_literal(location)}"
+    )
 
 
 def _nullable(schema: T.StructType) -> T.StructType:
@@ -184,12 +191,12 @@ def conform(
         elif source.dataType == field.dataType or not any(
             c.column == field.name and c.kind is SchemaChangeKind.WIDENED for c in changes
         ):
-            columns.append(F.col(f"`{source.name}`").alias(field.name))
+            columns.append(F.col(quote(source.name)).alias(field.name))
         else:
-            columns.append(F.col(f"`{source.name}`").cast(field.dataType).alias(field.name))
+            columns.append(F.col(quote(source.name)).cast(field.dataType).alias(field.name))
     known = {f.name.lower() for f in schema.fields}
-    columns.extend(F.col(f"`{f.name}`") for f in written.fields if f.name.lower() not in known)
-    columns.extend(F.col(f"`{f.name}`") for f in df.schema.fields if f.name.lower() in kept)
+    columns.extend(F.col(quote(f.name)) for f in written.fields if f.name.lower() not in known)
+    columns.extend(F.col(quote(f.name)) for f in df.schema.fields if f.name.lower() in kept)
     return df.select(*columns)
 
 
