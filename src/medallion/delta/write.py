@@ -73,16 +73,36 @@ def write(
     if not existed:
         # A table without a declared schema exists only now: register it in the catalog.
         target.create()
-    return committed(target, mode, run_id, before)[0]
+    ours = metadata_json(metadata) if transaction is not None and run_id is not None else None
+    return committed(target, mode, run_id, before, ours=ours)[0]
 
 
 def committed(
-    target: Target, mode: WriteMode, run_id: str | None, before: int | None
+    target: Target,
+    mode: WriteMode,
+    run_id: str | None,
+    before: int | None,
+    *,
+    ours: str | None = None,
 ) -> tuple[WriteResult, Commit | None]:
-    """What a write that started at version ``before`` committed, and its commit (if any)."""
+    """What a write that started at version ``before`` committed, and its commit (if any).
+
+    With ``ours`` (the write's userMetadata), the commit is the one carrying it: another
+    writer may have committed since, and an idempotent write that Delta skipped (its
+    transaction was committed by another run) has none.
+    """
     if before is not None and target.version() == before:
         return WriteResult(target.name, mode, None, run_id=run_id), None
     commit = target.last_commit()
+    if ours is not None and commit.user_metadata != ours:
+        mine = [
+            c
+            for c in target.history()
+            if (before is None or c.version > before) and c.user_metadata == ours
+        ]
+        if not mine:
+            return WriteResult(target.name, mode, None, run_id=run_id), None
+        commit = mine[0]
     return from_commit(target, commit, mode, run_id), commit
 
 

@@ -53,10 +53,13 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from medallion._typing import FileFormat
+from medallion.delta._target import Target
+from medallion.delta.ops import DeltaOps
+from medallion.delta.results import Transaction
 from medallion.errors import IngestError
 from medallion.ingest.heads import encoding_of, inspect_head, read_heads, stat_files
 from medallion.ingest.records import FileRecord, FileStatus, record_files, recorded_files
-from medallion.io import WriteResult, create_table, table_exists, write_table
+from medallion.io import WriteResult, create_table, table_exists
 from medallion.layers import Layer
 from medallion.policies import WriteMode
 from medallion.schema import as_string_schema, to_ddl
@@ -253,11 +256,14 @@ def _local_time(epoch_ms: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(micros // 1_000_000).replace(microsecond=micros % 1_000_000)
 
 
-def _ingested_files(spark: SparkSession, location: str) -> set[tuple[str, dt.datetime]]:
-    if not table_exists(spark, location):
+def _ingested_files(
+    spark: SparkSession, location: str, version: int | None
+) -> set[tuple[str, dt.datetime]]:
+    if version is None:
         return set()
     rows = (
         spark.read.format("delta")
+        .option("versionAsOf", version)
         .load(location)
         .select("_source_file", "_source_modified_at")
         .where(F.col("_source_file").isNotNull())
@@ -747,6 +753,11 @@ class FileBatch:
         records: The new files that give no row: bad ones (not read, with the reason) and
             those without records; recorded in the lakehouse's file records.
         found: How the files read were listed (path, modification time, size).
+        transaction: The Delta transaction to append :attr:`rows` with: keyed by the table
+            and the version whose files were compared (``medallion-files/<table>``, that
+            version + 1). Of two ingestions that listed the same version, only the first to
+            commit appends; Delta skips the other's write, so no file is ingested twice, even
+            by runs that overlap without the lakehouse's lease.
 
     Example:
         >>> from pathlib import Path
@@ -770,6 +781,7 @@ class FileBatch:
     observation: Observation | None = attrs.field(default=None, eq=False, repr=False)
     records: tuple[FileRecord, ...] = ()
     found: tuple[_Found, ...] = attrs.field(default=(), eq=False, repr=False)
+    transaction: Transaction | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -818,6 +830,14 @@ class _Plan:
     ingested_at: dt.datetime
     new: tuple[_Found, ...]
     skipped: tuple[str, ...]
+    version: int | None = None
+
+    @property
+    def transaction(self) -> Transaction | None:
+        """The idempotent Delta transaction of the append (see :attr:`FileBatch.transaction`)."""
+        if self.version is None:
+            return None
+        return Transaction(f"medallion-files/{self.table.qualified_name}", self.version + 1)
 
 
 def _plan(
@@ -837,8 +857,11 @@ def _plan(
     if now.tzinfo is None:
         now = now.replace(tzinfo=dt.timezone.utc)  # PySpark reads a naive time as local time
     create_table(spark, table, root)
+    location = table.location(root)
+    # The files the table holds, as of one version: the append is a transaction keyed by it.
+    version = Target(spark, location).version() if table_exists(spark, location) else None
     found = _list_files(spark, source)
-    seen = _ingested_files(spark, table.location(root))
+    seen = _ingested_files(spark, location, version)
     recorded = recorded_files(spark, root, table.qualified_name)
 
     def known(f: _Found) -> bool:
@@ -853,6 +876,7 @@ def _plan(
         now,
         tuple(sorted((f for f in found if not known(f)), key=lambda f: f.path)),
         tuple(sorted(f.path for f in found if known(f))),
+        version,
     )
 
 
@@ -887,7 +911,14 @@ def _read(plan: _Plan, known_bad: Sequence[FileRecord] = ()) -> FileBatch:
         storage = table.storage_schema
         assert storage is not None
         empty = spark.createDataFrame([], storage)
-        return FileBatch(table.qualified_name, empty, (), plan.skipped, records=tuple(records))
+        return FileBatch(
+            table.qualified_name,
+            empty,
+            (),
+            plan.skipped,
+            records=tuple(records),
+            transaction=plan.transaction,
+        )
 
     data = _with_not_null_check(data, schema).select(
         *[F.col(f"`{f.name}`") for f in schema.fields],
@@ -914,6 +945,7 @@ def _read(plan: _Plan, known_bad: Sequence[FileRecord] = ()) -> FileBatch:
         observation,
         tuple(records),
         tuple(files),
+        plan.transaction,
     )
 
 
@@ -1078,8 +1110,8 @@ def ingest_files(
                 files_empty=batch.files_empty,
             )
         try:
-            written = write_table(
-                batch.rows, table, root, mode=WriteMode.APPEND, run_id=plan.run_id
+            written = DeltaOps.of(spark, table, root).write(
+                batch.rows, WriteMode.APPEND, run_id=plan.run_id, transaction=batch.transaction
             )
         except Exception as exc:
             bad = bad_file_from_error(exc, batch)
@@ -1106,12 +1138,17 @@ def ingest_result(written: WriteResult, batch: FileBatch) -> IngestResult:
         >>> ingest_result(WriteResult("bronze.events", "append", None), empty).files_skipped
         ('old.json',)
     """
-    rows, rescued = batch.counts()
+    # A skipped idempotent write (another run appended these files first) ran no query: its
+    # observation would never be filled.
+    rows, rescued = batch.counts() if written.version is not None else (0, 0)
     return IngestResult(
         written.table,
         WriteMode.APPEND,
         written.version,
-        rows_inserted=rows if batch.observation is not None else written.rows_inserted,
+        rows_inserted=(
+            rows if batch.observation is not None and written.version is not None
+            else written.rows_inserted
+        ),
         run_id=written.run_id,
         rows_rescued=rescued,
         files_read=batch.files_read,
