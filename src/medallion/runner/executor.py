@@ -237,7 +237,9 @@ def execute(
                 load_time=run.started_at,
                 run_id=run.run_id,
                 tags=consumed_tags(found.values()),
-                transaction=batch.transaction(batch.target_part) if batch else None,
+                transaction=(
+                    batch.transaction(batch.target_part) if batch else _files_transaction(batches)
+                ),
             )
             quarantined = False  # the rows are written: their quarantined rows stay
             if batches:
@@ -291,6 +293,16 @@ def _side_writes(
     return quarantined
 
 
+def _files_transaction(batches: Sequence[FileBatch]) -> Transaction | None:
+    """The idempotent transaction of an append of new files (see ``FileBatch.transaction``).
+
+    Of two runs that listed the files against the same table version, only the first to
+    commit appends them; Delta skips the other's write.
+    """
+    keyed = [b.transaction for b in batches if b.transaction is not None]
+    return max(keyed, key=lambda t: t.version) if keyed else None
+
+
 def _combined(batches: Sequence[FileBatch]) -> FileBatch:
     """One batch standing for several (their files and counts together)."""
     if len(batches) == 1:
@@ -299,6 +311,8 @@ def _combined(batches: Sequence[FileBatch]) -> FileBatch:
         batches[0],
         files_read=tuple(f for b in batches for f in b.files_read),
         files_skipped=tuple(f for b in batches for f in b.files_skipped),
+        records=tuple(r for b in batches for r in b.records),
+        found=tuple(f for b in batches for f in b.found),
         observation=None,  # each batch counted its own rows: take the write's count
     )
 
