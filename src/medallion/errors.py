@@ -46,6 +46,7 @@ __all__ = [
     "StreamDefinitionError",
     "TableDefinitionError",
     "TableNotFoundError",
+    "UnaddressableRootError",
     "UnknownStepError",
 ]
 
@@ -89,6 +90,30 @@ class TableDefinitionError(MedallionError, ValueError):
         ...     print(exc)
         table 'orders': a silver table needs primary_keys (they are its MERGE keys)
     """
+
+
+class UnaddressableRootError(TableDefinitionError):
+    """A lakehouse root that Spark cannot read or write through: it has a character it loses.
+
+    Every table location derives from the root, so it is refused before anything is written.
+
+    Attributes:
+        root: The root.
+        character: The first character Spark cannot address.
+
+    Example:
+        >>> from medallion._names import check_root
+        >>> try:
+        ...     check_root("/data/l\u00e9ger", encoding="ascii")  # a JVM in the C locale
+        ... except UnaddressableRootError as exc:
+        ...     print(exc.root, exc.character)
+        /data/léger é
+    """
+
+    def __init__(self, message: str, root: str, character: str) -> None:
+        super().__init__(message)
+        self.root = root
+        self.character = character
 
 
 class RuleDefinitionError(MedallionError, ValueError):

@@ -27,6 +27,7 @@ from typing import Any, cast
 import attrs
 from pyspark.sql import types as T
 
+from medallion._names import check_root
 from medallion._typing import SchemaLike
 from medallion.columns import METADATA_COLUMNS
 from medallion.errors import SchemaError, TableDefinitionError
@@ -327,7 +328,7 @@ class Table:
         return self.schema
 
     def location(self, root: str | os.PathLike[str]) -> str:
-        """Where the table's Delta files live under a lakehouse root.
+        r"""Where the table's Delta files live under a lakehouse root.
 
         Args:
             root: The lakehouse root: a local folder or a Hadoop URI (``s3a://bucket/lake``).
@@ -335,11 +336,19 @@ class Table:
         Returns:
             ``<root>/<layer>/<name>``.
 
+        Raises:
+            UnaddressableRootError: The root has a character Spark cannot address (see
+                :class:`~medallion.errors.UnaddressableRootError`).
+
         Example:
             >>> Table("events", "bronze", schema="id STRING").location("s3a://lake")
             's3a://lake/bronze/events'
+            >>> Table("events", "bronze", schema="id STRING").location("/data/lake\x00")
+            Traceback (most recent call last):
+            ...
+            medallion.errors.UnaddressableRootError: lakehouse root '/data/lake\x00': Spark ...
         """
-        return Lakehouse.at(root).location(self)
+        return Lakehouse.at(check_root(resolve_root(root))).location(self)
 
     def describe(self) -> str:
         """A one-line summary: layer, name, keys, partitioning and rule count.
