@@ -8,6 +8,7 @@ found by trying them on Spark; each refusal is shown to be Spark's, not only med
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -34,6 +35,7 @@ from medallion import (
 )
 from medallion._names import delta_table, quote, string_literal
 from medallion.errors import DeltaOperationError, TableDefinitionError, UnaddressableRootError
+from medallion.ingest.records import FileRecord, read_file_records, record_files
 from medallion.layers import Layer
 from medallion.quality import checks
 from medallion.quality.quarantine import read_quarantine
@@ -264,6 +266,17 @@ def test_a_root_with_a_backtick_a_space_and_a_dot_works_end_to_end(
     query.awaitTermination(300)
     assert query.exception() is None
     assert spark.read.format("delta").load(f"{root}/gold/copy").count() == 4
+
+
+def test_bad_files_are_recorded_under_a_root_with_a_backtick(
+    spark: SparkSession, lakehouse: str
+) -> None:
+    root = f"{lakehouse}/{ODD}"
+    bad = FileRecord("file:/in/b.csv", 3, dt.datetime(2026, 3, 1), "bad", "binary content")
+    assert record_files(spark, root, "bronze.orders", [bad], run_id="r1") == 1
+    recorded = read_file_records(spark, root)
+    assert recorded is not None
+    assert [r["path"] for r in recorded.collect()] == ["file:/in/b.csv"]
 
 
 def test_a_root_with_every_other_character_tried_works(spark: SparkSession, lakehouse: str) -> None:

@@ -39,6 +39,7 @@ import attrs
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from medallion._names import delta_table
 from medallion.delta._target import Target
 from medallion.delta.tables import table_exists
 from medallion.lakehouse import Lakehouse
@@ -134,8 +135,10 @@ def _location(root: str | os.PathLike[str]) -> str:
 def _create(spark: SparkSession, location: str) -> None:
     from delta.tables import DeltaTable
 
+    # Named explicitly: the builder's own name for a location does not double its backticks.
     (
         DeltaTable.createIfNotExists(spark)
+        .tableName(delta_table(location))
         .location(location)
         .addColumns(FILE_RECORDS_SCHEMA)
         .partitionedBy("table")
