@@ -172,6 +172,44 @@ def test_unique_against_the_target(spark: SparkSession) -> None:
         result.release()
 
 
+def test_replayed_rows_are_checked_but_the_batch_is_the_new_rows(spark: SparkSession) -> None:
+    rows = [
+        ("o1", 5, None),
+        ("o2", 1, None),
+        ("o1", 4, "k1"),  # replayed: an older o1
+        ("o3", -1, "k2"),  # replayed: fails again
+        ("o4", 2, "k3"),  # replayed: passes now
+    ]
+    df = spark.createDataFrame(rows, "order_id STRING, qty INT, replayed STRING")
+    rules = [
+        checks.unique("order_id"),
+        checks.in_range("qty", 0, None),
+        checks.row_count(1, 2, action="fail"),  # 5 rows would fail it: the batch has 2
+    ]
+    result = evaluate(df, rules, replayed="replayed", max_quarantine_share=0.5)
+    try:
+        # The new o1 is not a duplicate of a replayed row; the replayed o1 is one of the new.
+        assert failures_of(result.quarantined) == [
+            ("o1", ["unique_order_id"]),
+            ("o3", ["qty_in_range"]),
+        ]
+        assert sorted(r.order_id for r in result.valid.collect()) == ["o1", "o2", "o4"]
+        assert (result.rows_read, result.rows_valid, result.rows_quarantined) == (5, 3, 2)
+        assert (result.rows_replayed, result.rows_replayed_valid) == (3, 1)
+        assert (result.metric("row_count").rows_checked, result.metric("row_count").passed) == (
+            2,
+            True,
+        )
+    finally:
+        result.release()
+    # Only replayed rows: dataset rules have no batch to judge.
+    alone = evaluate(df.where("replayed = 'k2'"), rules, replayed="replayed")
+    try:
+        assert alone.metric("row_count").passed and alone.rows_quarantined == 1
+    finally:
+        alone.release()
+
+
 ITEMS = Table(
     "orders",
     "silver",

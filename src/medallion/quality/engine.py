@@ -23,7 +23,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import attrs
@@ -43,7 +43,7 @@ from medallion.rule import Action, QualityRule, RuleKind
 if TYPE_CHECKING:
     import os
 
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import DataFrame, Row, SparkSession
 
     from medallion.table import Table
 
@@ -96,7 +96,9 @@ class QualityResult:
     """The outcome of :func:`evaluate`: the same fields whatever the rules and actions.
 
     ``rows_read == rows_valid + rows_quarantined + rows_dropped`` always holds (rows that only
-    failed ``warn`` rules are valid, and counted in ``rows_warned`` too).
+    failed ``warn`` rules are valid, and counted in ``rows_warned`` too). Rows replayed from
+    quarantine (see ``replayed`` in :func:`evaluate`) are counted in each, and in
+    ``rows_replayed`` too.
 
     Attributes:
         valid: The rows to write (columns as given).
@@ -108,6 +110,8 @@ class QualityResult:
         rows_quarantined: Rows in :attr:`quarantined`.
         rows_dropped: Rows removed by ``drop`` rules.
         rows_warned: Valid rows that failed a ``warn`` rule.
+        rows_replayed: Rows replayed from quarantine, of :attr:`rows_read`.
+        rows_replayed_valid: Replayed rows that passed, of :attr:`rows_valid`.
 
     Example:
         >>> from medallion.quality import checks
@@ -128,6 +132,8 @@ class QualityResult:
     rows_quarantined: int
     rows_dropped: int
     rows_warned: int
+    rows_replayed: int = 0
+    rows_replayed_valid: int = 0
     _annotated: DataFrame | None = attrs.field(
         default=None, eq=False, repr=False, alias="annotated"
     )
@@ -198,6 +204,7 @@ def evaluate(
     target: DataFrame | None = None,
     references: dict[str, DataFrame] | None = None,
     max_quarantine_share: float | None = None,
+    replayed: str | None = None,
 ) -> QualityResult:
     """Apply rules to a DataFrame: valid rows, quarantined rows with reasons, and metrics.
 
@@ -211,6 +218,12 @@ def evaluate(
             :func:`evaluate_table` fills it from the lakehouse.
         max_quarantine_share: Fail when more than this share (0 to 1) of the rows is
             quarantined.
+        replayed: A column of ``df`` that is not null on rows replayed from quarantine (rows
+            of an earlier batch checked again). Row and reference rules judge them like the
+            others, and they are counted; but the batch is the other rows: the quarantine
+            share and dataset rules are computed over those alone (dataset rules are not
+            judged when there are none), and a unique rule fails a new row only for another
+            new row with its key (a replayed row fails it for any other row).
 
     Returns:
         The result; call :meth:`QualityResult.release` after writing its rows.
@@ -227,6 +240,22 @@ def evaluate(
         >>> result.rows_read, result.rows_valid, result.rows_dropped
         (3, 1, 2)
         >>> result.release()
+
+        Rows replayed from quarantine (``key`` set) are checked and counted, but the
+        quarantine share is that of the new rows (0 of 2 here, not 2 of 5):
+
+        >>> batch = spark.createDataFrame(
+        ...     [("a", 3, None), ("b", 1, None), ("c", -1, "k1"), ("d", -2, "k2"), ("e", 5, "k3")],
+        ...     "id STRING, qty INT, key STRING",
+        ... )
+        >>> result = evaluate(
+        ...     batch, [checks.in_range("qty", 0, None)], replayed="key", max_quarantine_share=0.3
+        ... )
+        >>> result.rows_read, result.rows_quarantined, result.rows_replayed
+        (5, 2, 3)
+        >>> result.rows_replayed_valid
+        1
+        >>> result.release()
     """
     where = f"table {table!r}: " if table else ""
     columns = list(df.columns)
@@ -237,8 +266,14 @@ def evaluate(
             failures.append(_failure(rule, ~F.coalesce(F.expr(rule.expression), F.lit(False))))
         elif rule.kind is RuleKind.UNIQUE:
             flag = f"__medallion_dup_{index}"
-            window = F.count(F.lit(1)).over(Window.partitionBy(*_key(rule.columns)))
-            annotated = annotated.withColumn(flag, window > 1)
+            by_key = Window.partitionBy(*_key(rule.columns))
+            window = F.count(F.lit(1)).over(by_key)
+            duplicate = window > 1
+            if replayed is not None:
+                # A new row is a duplicate of another new row only; a replayed row of any.
+                fresh = F.count(F.when(_fresh(replayed), F.lit(1))).over(by_key)
+                duplicate = F.when(_fresh(replayed), fresh > 1).otherwise(duplicate)
+            annotated = annotated.withColumn(flag, duplicate)
             failed = F.col(flag)
             if rule.against_target and target is not None:
                 seen = f"__medallion_seen_{index}"
@@ -292,23 +327,44 @@ def evaluate(
         F.count_if(F.array_contains(F.col(f"{FAILURES_COLUMN}.rule"), r.name)).alias(f"r{i}")
         for i, r in enumerate(row_rules)
     ]
-    aggregates += [
+    dataset_checks = [
         F.coalesce(F.expr(r.expression), F.lit(False)).alias(f"d{i}")
         for i, r in enumerate(dataset_rules)
     ]
+    if replayed is None:
+        aggregates += dataset_checks
+    else:
+        fresh = _fresh(replayed)
+        aggregates += [
+            F.count_if(~fresh).alias("replayed"),
+            F.count_if(~fresh & F.col(_FATE).isin("pass", "warn")).alias("replayed_valid"),
+            F.count_if(fresh).alias("fresh"),
+            F.count_if(fresh & (F.col(_FATE) == "quarantine")).alias("fresh_quarantined"),
+        ]
     totals = annotated.agg(*aggregates).first()
     assert totals is not None
     rows = int(totals["rows"])
+    batch_rows, batch_quarantined = rows, int(totals["fate_quarantine"])
+    dataset: Row | None = totals
+    if replayed is not None:
+        batch_rows, batch_quarantined = int(totals["fresh"]), int(totals["fresh_quarantined"])
+        # Dataset rules judge the new rows (a second aggregate), and nothing without them.
+        if dataset_checks and batch_rows:
+            dataset = annotated.where(_fresh(replayed)).agg(*dataset_checks).first()
+        elif dataset_checks:
+            dataset = None
     metrics: list[RuleMetric] = []
     row_index = dataset_index = 0
     for rule in rules:
         if rule.kind is RuleKind.DATASET:
-            count = 0 if totals[f"d{dataset_index}"] else 1
+            count = 0 if dataset is None or dataset[f"d{dataset_index}"] else 1
+            checked = batch_rows
             dataset_index += 1
         else:
             count = int(totals[f"r{row_index}"])
+            checked = rows
             row_index += 1
-        metrics.append(RuleMetric(rule.name, rule.action, rule.kind, rows, count))
+        metrics.append(RuleMetric(rule.name, rule.action, rule.kind, checked, count))
 
     quarantined_rows = int(totals["fate_quarantine"])
     failing = [m for m in metrics if m.action is Action.FAIL and not m.passed]
@@ -317,9 +373,10 @@ def evaluate(
         + (f"on {m.rows_failed} of {rows} rows" if m.kind is not RuleKind.DATASET else "the batch")
         for m in failing
     ]
-    if max_quarantine_share is not None and rows and quarantined_rows / rows > max_quarantine_share:
+    share = batch_quarantined / batch_rows if batch_rows else 0.0
+    if max_quarantine_share is not None and share > max_quarantine_share:
         problems.append(
-            f"{quarantined_rows} of {rows} rows ({quarantined_rows / rows:.1%}) were quarantined, "
+            f"{batch_quarantined} of {batch_rows} rows ({share:.1%}) were quarantined, "
             f"over the threshold of {max_quarantine_share:.1%}"
         )
     if problems:
@@ -338,8 +395,15 @@ def evaluate(
         rows_quarantined=quarantined_rows,
         rows_dropped=int(totals["fate_drop"]),
         rows_warned=int(totals["fate_warn"]),
+        rows_replayed=int(totals["replayed"]) if replayed is not None else 0,
+        rows_replayed_valid=int(totals["replayed_valid"]) if replayed is not None else 0,
         annotated=annotated,
     )
+
+
+def _fresh(replayed: str) -> Column:
+    """Whether a row is new (not replayed from quarantine)."""
+    return F.col(quote(replayed)).isNull()
 
 
 def evaluate_table(
@@ -349,10 +413,12 @@ def evaluate_table(
     *,
     max_quarantine_share: float | None = None,
     spark: SparkSession | None = None,
+    reference_versions: Mapping[str, int] | None = None,
+    replayed: str | None = None,
 ) -> QualityResult:
     """Apply a table's rules to a DataFrame, reading what they need from the lakehouse.
 
-    Reference rules read their tables' current versions; unique rules with
+    Reference rules read their tables' current versions (or those given); unique rules with
     ``against_target`` read ``table`` itself (when it exists yet).
 
     Args:
@@ -362,6 +428,9 @@ def evaluate_table(
         max_quarantine_share: Fail when more than this share is quarantined; defaults to the
             table's ``max_quarantine_share``.
         spark: The session to read with; defaults to ``df``'s.
+        reference_versions: The version to read of each referenced table, by qualified name
+            (the runner pins them, to record what the rules were checked against).
+        replayed: The column marking rows replayed from quarantine (see :func:`evaluate`).
 
     Returns:
         The result, as :func:`evaluate` gives it.
@@ -400,7 +469,11 @@ def evaluate_table(
                 f"{rule.reference.location(root)}"
             )
         location = rule.reference.location(root)
-        references[rule.reference.qualified_name] = session.read.format("delta").load(location)
+        reader = session.read.format("delta")
+        pinned = (reference_versions or {}).get(rule.reference.qualified_name)
+        if pinned is not None:
+            reader = reader.option("versionAsOf", pinned)
+        references[rule.reference.qualified_name] = reader.load(location)
     target = None
     if any(r.against_target for r in rules) and table_exists(session, table.location(root)):
         target = read_table(session, table, root)
@@ -413,4 +486,5 @@ def evaluate_table(
         max_quarantine_share=max_quarantine_share
         if max_quarantine_share is not None
         else table.max_quarantine_share,
+        replayed=replayed,
     )
