@@ -318,6 +318,69 @@ def _runs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _quarantine(args: argparse.Namespace) -> int:
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from medallion.delta.ops import DeltaOps
+    from medallion.layers import Layer
+    from medallion.quality.quarantine import quarantine_location, read_quarantine
+
+    _existing_root(args.root)
+    layers = list(Layer)
+    if args.table:
+        layer, dot, name = args.table.partition(".")
+        if not dot or not name or layer not in {str(x.value) for x in Layer}:
+            raise UsageError(f"--table {args.table!r}: give LAYER.NAME (silver.orders)")
+        layers = [Layer(layer)]
+    spark = _spark(args)
+    found = False
+    for layer in layers:
+        if not DeltaOps(spark, quarantine_location(args.root, layer)).exists():
+            continue
+        rows = read_quarantine(spark, args.root, layer)
+        if args.table:
+            rows = rows.where(F.col("table") == args.table)
+        if args.open or args.resolved:
+            rows = rows.where(F.col("resolved_at").isNull() == F.lit(bool(args.open)))
+        counts: dict[str, dict[bool, int]] = {}
+        grouped = rows.groupBy("table", F.col("resolved_at").isNull().alias("open")).count()
+        for r in grouped.collect():
+            counts.setdefault(r["table"], {})[bool(r["open"])] = int(r["count"])
+        newest = Window.partitionBy("table").orderBy(
+            F.col("quarantined_at").desc(), F.col("run_id"), F.col("record")
+        )
+        listed = (
+            rows.withColumn("n", F.row_number().over(newest))
+            .where(F.col("n") <= args.limit)
+            .orderBy("table", "n")
+            .collect()
+            if args.limit > 0
+            else []
+        )
+        found = found or bool(counts)
+        for table in sorted(counts):
+            states = [
+                f"{counts[table][is_open]:,} {'open' if is_open else 'resolved'}"
+                for is_open in (True, False)
+                if is_open in counts[table]
+            ]
+            print(f"{table}: {', '.join(states)}")
+            for r in (r for r in listed if r["table"] == table):
+                if r["resolved_at"] is None:
+                    state = "open (replayable)" if r["replayable"] else "open"
+                else:
+                    state = f"resolved by {r['resolved_by']}"
+                rules = ", ".join(f["rule"] for f in r["failures"])
+                record = r["record"] if len(r["record"]) <= 120 else r["record"][:117] + "..."
+                print(f"  {r['quarantined_at']:%Y-%m-%d %H:%M:%S}  run {r['run_id']}  "
+                      f"{state:<20} {rules}  {record}")  # fmt: skip
+    if not found:
+        what = "open" if args.open else "resolved" if args.resolved else "quarantined"
+        print(f"{args.table or args.root}: nothing {what}")
+    return EXIT_OK
+
+
 def _spark_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("Spark")
     group.add_argument("--master", default="local[*]", help="Spark master (default: local[*])")
@@ -470,6 +533,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _spark_options(rollback)
     rollback.set_defaults(handler=_rollback)
+
+    quarantine = commands.add_parser(
+        "quarantine",
+        help="list quarantined rows by table, open or resolved",
+        description="List the rows quarantine tables hold, by table: the run that quarantined "
+        "each, the rules it failed, and whether it is open (replayable when only reference "
+        "rules failed) or resolved (replayed into its table, by the run named).",
+    )
+    _root_option(quarantine)
+    quarantine.add_argument("--table", help="only this table (LAYER.NAME)")
+    state = quarantine.add_mutually_exclusive_group()
+    state.add_argument("--open", action="store_true", help="only rows still open")
+    state.add_argument("--resolved", action="store_true", help="only rows resolved")
+    quarantine.add_argument(
+        "--limit", type=int, default=20, help="rows listed per table, newest first (20)"
+    )
+    _spark_options(quarantine)
+    quarantine.set_defaults(handler=_quarantine)
 
     runs = commands.add_parser("runs", help="list the latest runs from the run log")
     _root_option(runs)
