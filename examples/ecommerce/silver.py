@@ -25,12 +25,18 @@ its primary key, by the table's write policy (both declared in :mod:`examples.ec
     (``"Mon"``) and ``order_hour``) and ``ingested_at``. Rows with a missing value (malformed
     JSON and values bronze could not type are null), a quantity under 1, a discount outside
     ``[0, 1]``, a negative price, an unknown status, or a customer or product that silver does
-    not hold are quarantined. A line whose customer or product arrives (or is corrected) later
-    is not retried by itself: it stays in quarantine, with its whole record, to be replayed.
+    not hold are quarantined. A line quarantined only because silver did not hold its customer
+    or product (yet) is replayed: when a later run finds ``silver.customers`` or
+    ``silver.products`` changed, the step checks the open lines again with its new rows, writes
+    those whose customer and product have arrived (or been corrected) as they were delivered,
+    and the runner marks their quarantine rows resolved by that run. The others stay open.
 
 Quarantined rows go to ``silver/_quarantine`` with the rules they failed; their ``record`` also
 keeps bronze's ``_source_file``, ``_rescued_data`` (the raw text of a record bronze could not
-read) and ``_rescue_reason``.
+read) and ``_rescue_reason``. A record is quarantined once: a file landed again, under any
+name, brings records already open there, which are counted but not written again (their key
+leaves out bronze's metadata and the ingestion time silver keeps as ``updated_at`` or
+``ingested_at``).
 
 Duplicates are not quarantined: the MERGE keeps the latest row of each key (by ingestion time,
 then event time for transactions, then the later file and the later line in it) and counts
@@ -39,8 +45,10 @@ step, the rows read equal the rows merged plus those quarantined and dropped.
 
 Every step is incremental: it declares ``inputs=[changes(bronze_table)]``, so the runner gives
 it only the bronze rows it has not processed yet (bronze's Change Data Feed) and records the
-bronze version consumed in the same commit as the MERGE. With no new bronze version the step
-does not run and nothing is committed.
+bronze version consumed in the same commit as the MERGE (and, for transactions, the versions of
+the dimensions its lines were checked against). With no new bronze version the step does not
+run and nothing is committed, unless ``silver.transactions`` has open lines to replay and a
+dimension changed since they were last checked.
 """
 
 from __future__ import annotations
@@ -198,21 +206,25 @@ def standardise_transactions(bronze: DataFrame) -> DataFrame:
 @pipeline.step(SILVER_CUSTOMERS, inputs=[changes(BRONZE_CUSTOMERS)])
 def silver_customers(ctx: StepContext) -> DataFrame:
     """The new bronze customer rows, standardised and checked (merged: latest per id)."""
-    return ctx.check(standardise_customers(ctx.changes(BRONZE_CUSTOMERS).upserts()))
+    rows = standardise_customers(ctx.changes(BRONZE_CUSTOMERS).upserts())
+    return ctx.check(rows, key_ignores=["updated_at"])
 
 
 @pipeline.step(SILVER_PRODUCTS, inputs=[changes(BRONZE_PRODUCTS)])
 def silver_products(ctx: StepContext) -> DataFrame:
     """The new bronze product rows, standardised and checked (merged: latest per id)."""
-    return ctx.check(standardise_products(ctx.changes(BRONZE_PRODUCTS).upserts()))
+    rows = standardise_products(ctx.changes(BRONZE_PRODUCTS).upserts())
+    return ctx.check(rows, key_ignores=["updated_at"])
 
 
 @pipeline.step(SILVER_TRANSACTIONS, inputs=[changes(BRONZE_TRANSACTIONS)])
 def silver_transactions(ctx: StepContext) -> DataFrame:
     """The new bronze order lines, standardised and checked against silver's dimensions.
 
-    A line whose customer or product silver does not hold (yet) is quarantined. The step runs
-    after the dimension steps: its ``exists_in`` rules refer to ``silver.customers`` and
+    A line whose customer or product silver does not hold (yet) is quarantined, and replayed
+    by the first check of a later run once a dimension has changed. The step runs after the
+    dimension steps: its ``exists_in`` rules refer to ``silver.customers`` and
     ``silver.products``.
     """
-    return ctx.check(standardise_transactions(ctx.changes(BRONZE_TRANSACTIONS).upserts()))
+    rows = standardise_transactions(ctx.changes(BRONZE_TRANSACTIONS).upserts())
+    return ctx.check(rows, key_ignores=["ingested_at"])

@@ -4,6 +4,10 @@ The module runs the bronze and silver steps on small hand-written files in the g
 formats: once on a first delivery, then (after a bronze-only run on one more customer file) on
 a second delivery, then once more without new files. The lakehouse is shared by the module's
 tests; each test reads the silver version it is about.
+
+The second delivery corrects customer C004 (quarantined the first time), so the first run's
+line T011, quarantined because silver did not hold C004, is replayed by the second run and
+written; T010 (C999) and T012 (P003, still quarantined) stay open.
 """
 
 from __future__ import annotations
@@ -274,7 +278,12 @@ def test_first_run_counts_every_row_read(spark: SparkSession, runs: Runs) -> Non
     commit = next(c for c in history if c.version == version)
     assert commit.operation == "MERGE"
     assert commit.run_id == first.run_id
-    assert commit.tags["medallion_consumed"] == {"bronze.transactions->silver.transactions": 1}
+    assert commit.tags["medallion_consumed"] == {
+        "bronze.transactions->silver.transactions": 1,
+        # The dimensions' versions the reference rules read (nothing was open to replay yet).
+        "silver.customers->silver.transactions:replay": 1,
+        "silver.products->silver.transactions:replay": 1,
+    }
 
 
 def test_first_run_writes_standardised_rows(spark: SparkSession, runs: Runs) -> None:
@@ -384,8 +393,12 @@ def test_second_run_merges_only_the_new_bronze_rows(spark: SparkSession, runs: R
     assert _counts(second.step("silver_customers")) == (3, 0, 1, 2, 1, 1)
     # Products: nothing new in bronze, nothing written.
     assert _counts(second.step("silver_products")) == (None, 0, 0, None, 0, 0)
-    # Transactions: the new file only; T003 sent again is an update.
-    assert _counts(second.step("silver_transactions")) == (3, 0, 0, 2, 2, 1)
+    # Transactions: the new file, and the three open lines quarantined by a reference rule
+    # replayed because silver.customers changed: T011 (C004 has arrived) is inserted, T010
+    # and T012 fail again (counted as quarantined, not written twice); T003 is an update.
+    transactions_step = second.step("silver_transactions")
+    assert _counts(transactions_step) == (6, 2, 0, 2, 3, 1)
+    assert transactions_step.note == "3 quarantined row(s) replayed, 1 resolved"
     assert runs.versions["second"] == {
         "silver.customers": 2,
         "silver.products": 1,
@@ -407,9 +420,30 @@ def test_second_run_merges_only_the_new_bronze_rows(spark: SparkSession, runs: R
         ("T001", "completed", first_at),
         ("T002", "completed", first_at),
         ("T003", "returned", second_at),
+        ("T011", "completed", first_at),  # replayed: as it was first delivered
         ("T014", "completed", first_at),
         ("T015", "completed", second_at),
         ("T016", "completed", second_at),
+    ]
+
+
+def test_the_late_line_is_resolved_and_the_others_stay_open(
+    spark: SparkSession, runs: Runs
+) -> None:
+    quarantine = read_quarantine(spark, runs.root, Layer.SILVER).where(
+        F.col("table") == "silver.transactions"
+    )
+    rows = quarantine.select(
+        F.get_json_object("record", "$.transaction_id").alias("key"), "replayable", "resolved_by"
+    ).where(F.col("replayable") | F.col("resolved_by").isNotNull())
+    assert sorted(tuple(r) for r in rows.collect()) == [
+        ("T010", True, None),
+        ("T011", True, runs.second.run_id),
+        ("T012", True, None),
+    ]
+    # Nothing was quarantined twice: every row is the first run's.
+    assert [r.run_id for r in quarantine.select("run_id").distinct().collect()] == [
+        runs.first.run_id
     ]
 
 

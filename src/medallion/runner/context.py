@@ -5,6 +5,12 @@ checks its rows against its table's rules, and returns a DataFrame. It writes no
 the runner writes the rows by the table's policy, and the quarantined rows, file ingestion
 records and dead letters the context collected, with the run's id. A context belongs to one
 step of one run, and it collects as the step goes: it is not a value to share.
+
+Late-arriving references: when the runner gives the context a :class:`Replay` (an incremental
+step whose table has ``exists_in`` rules, after a referenced table changed), the first
+:meth:`StepContext.check` also checks the table's open replayable quarantined rows again, in
+the same pass. Those that pass now are returned with the step's rows; the runner writes them
+and then marks their quarantine rows resolved.
 """
 
 from __future__ import annotations
@@ -15,18 +21,20 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import attrs
+from pyspark.sql import functions as F
 
 from medallion.errors import PipelineDefinitionError, PipelineError
 from medallion.ingest.files import FileBatch, FileSource, read_new_files
 from medallion.lakehouse import Lakehouse, resolve_root
 from medallion.quality.engine import QualityResult, evaluate_table
+from medallion.quality.quarantine import REPLAY_KEY, replay_rows
 from medallion.runner.inputs import Changes
 from medallion.table import Table
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["Check", "StepContext"]
+__all__ = ["Check", "Replay", "StepContext", "replay_consumer"]
 
 
 def _params(value: Mapping[str, object] | None) -> Mapping[str, str]:
@@ -41,6 +49,56 @@ def _changes(value: Mapping[str, Changes] | None) -> Mapping[str, Changes]:
     return MappingProxyType(dict(value or {}))
 
 
+def _names(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
+def _versions(value: Mapping[str, int]) -> Mapping[str, int]:
+    return MappingProxyType(dict(value))
+
+
+def replay_consumer(reference: str, table: Table) -> str:
+    """The name under which a table's commits record what its open rows were replayed against.
+
+    It sits with the versions consumed (``medallion_consumed``): the version of the referenced
+    table that the table's open quarantined rows were last checked against.
+
+    Args:
+        reference: The referenced table's qualified name.
+        table: The table whose rules refer to it.
+
+    Returns:
+        ``"<reference>-><table>:replay"``.
+
+    Example:
+        >>> from medallion import Table
+        >>> replay_consumer("silver.customers", Table("orders", "silver", primary_keys="id"))
+        'silver.customers->silver.orders:replay'
+    """
+    return f"{reference}->{table.qualified_name}:replay"
+
+
+@attrs.frozen
+class Replay:
+    """What the reference rules of a step read, and whether to replay quarantined rows.
+
+    The runner makes it for an incremental step whose table has ``exists_in`` rules.
+
+    Attributes:
+        versions: The version of each referenced table the rules read, by qualified name
+            (pinned, so that the step's write records what its rows were checked against).
+        due: Whether a referenced table changed since the table's open replayable rows were
+            last replayed (or they never were): the first check replays them.
+
+    Example:
+        >>> Replay({"silver.customers": 4}, due=True).versions["silver.customers"]
+        4
+    """
+
+    versions: Mapping[str, int] = attrs.field(converter=_versions)
+    due: bool = False
+
+
 @attrs.frozen
 class Check:
     """One evaluation of rules on a step's rows, whose failures the runner quarantines.
@@ -48,6 +106,10 @@ class Check:
     Attributes:
         result: The evaluation.
         source: Where the rows came from, recorded with the quarantined rows.
+        key_ignores: Columns left out of the quarantined records' keys.
+        resolved: The record keys of the rows replayed from quarantine that passed (one
+            column), when the check replayed any: the runner marks them resolved once the
+            rows are written.
 
     Example:
         >>> from medallion import evaluate
@@ -58,6 +120,8 @@ class Check:
 
     result: QualityResult = attrs.field(eq=False)
     source: str | None = None
+    key_ignores: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    resolved: DataFrame | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.define(eq=False)
@@ -75,6 +139,8 @@ class StepContext:
             dates, anything a step needs from outside.
         incremental: The changes of the step's incremental inputs, by qualified name (the
             runner reads them before calling the step; see :meth:`changes`).
+        replay: What the table's reference rules read, and whether the first :meth:`check`
+            replays the table's open replayable quarantined rows (the runner decides).
 
     Example:
         A step reads its inputs through the context::
@@ -104,6 +170,8 @@ class StepContext:
     incremental: Mapping[str, Changes] = attrs.field(
         factory=dict, converter=_changes, kw_only=True
     )
+    replay: Replay | None = attrs.field(default=None, kw_only=True)
+    _replayed: bool = attrs.field(default=False, init=False, repr=False)
     _checks: list[Check] = attrs.field(factory=list, init=False, repr=False)
     _files: list[FileBatch] = attrs.field(factory=list, init=False, repr=False)
     _dead_letters: list[DataFrame] = attrs.field(factory=list, init=False, repr=False)
@@ -122,6 +190,14 @@ class StepContext:
     def quality(self) -> tuple[QualityResult, ...]:
         """The results of the evaluations made so far."""
         return tuple(check.result for check in self._checks)
+
+    @property
+    def replayed_against(self) -> Mapping[str, int] | None:
+        """The versions the open quarantined rows were replayed against, if a check did.
+
+        The runner records them with the step's write.
+        """
+        return self.replay.versions if self._replayed and self.replay is not None else None
 
     @property
     def file_batches(self) -> tuple[FileBatch, ...]:
@@ -235,13 +311,22 @@ class StepContext:
         *,
         source: str | None = None,
         max_quarantine_share: float | None = None,
+        key_ignores: Iterable[str] = (),
     ) -> DataFrame:
         """Apply the table's quality rules to ``df``; the runner quarantines the rows that fail.
 
         Reference rules read their tables from the lakehouse; unique rules with
         ``against_target`` read this step's table. The failing rows are written to the
-        layer's quarantine table with their reasons when the runner writes the step's rows;
-        the counts are recorded for the run.
+        layer's quarantine table with their reasons when the runner writes the step's rows
+        (a record already open there is not written again); the counts are recorded for the
+        run.
+
+        When the runner asks for it (see :class:`Replay`), the first check of a step also
+        checks the table's open quarantined rows that only reference rules sent there, read
+        back into ``df``'s columns: those that pass now are among the rows returned (return
+        them to have them written, then marked resolved); the others stay open. They count
+        among the rows read, quarantined and written; the quarantine share and dataset rules
+        judge ``df``'s rows alone.
 
         Args:
             df: The rows the step is about to return.
@@ -249,6 +334,10 @@ class StepContext:
                 incremental inputs and versions read (``silver.orders@v3-5``).
             max_quarantine_share: Fail the step when more than this share is quarantined;
                 defaults to the table's ``max_quarantine_share``.
+            key_ignores: Columns that do not make a record different, left out of the key
+                that recognises a record already quarantined (with medallion's own columns):
+                a load time copied from ``_ingested_at``, say, so that a file landed again
+                later does not quarantine its records twice.
 
         Returns:
             The rows to write.
@@ -266,14 +355,29 @@ class StepContext:
             >>> ctx.check(df).count(), ctx.quality[0].rows_quarantined
             (1, 1)
         """
+        ignore = tuple(key_ignores)
+        replayed = None
+        if self.replay is not None and self.replay.due and not self._replayed:
+            self._replayed = True
+            replayed = replay_rows(self.spark, self.root, self.table, df.schema, key_ignores=ignore)
+        checked = df
+        if replayed is not None:
+            checked = df.withColumn(REPLAY_KEY, F.lit(None).cast("string")).unionByName(replayed)
         result = evaluate_table(
-            df,
+            checked,
             self.table,
             self.root,
             max_quarantine_share=max_quarantine_share,
             spark=self.spark,
+            reference_versions=self.replay.versions if self.replay is not None else None,
+            replayed=REPLAY_KEY if replayed is not None else None,
         )
-        return self.accept(result, source=source)
+        resolved = None
+        if replayed is not None:
+            resolved = result.valid.where(F.col(REPLAY_KEY).isNotNull()).select(REPLAY_KEY)
+            result = attrs.evolve(result, valid=result.valid.drop(REPLAY_KEY))
+        self._checks.append(Check(result, source or self._source(), ignore, resolved))
+        return result.valid
 
     def accept(self, result: QualityResult, *, source: str | None = None) -> DataFrame:
         """Take an evaluation made another way (a Great Expectations suite, say) as a check.

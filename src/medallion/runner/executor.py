@@ -4,12 +4,22 @@
 their steps through :func:`execute`:
 
 1. read the changes of the step's incremental inputs; when none has anything new, stop there
-   (the step is up to date and nothing is committed);
+   (the step is up to date and nothing is committed), unless open quarantined rows are due
+   for a replay (below);
 2. call the step's function with a :class:`~medallion.StepContext`; it returns the rows;
 3. write what the context collected (quarantined rows, dead letters), then the rows by the
    table's write policy, with the run's id and the source versions consumed in that commit;
+   then mark the quarantined rows it replayed and wrote resolved;
 4. compact the table when it asks for it (``optimize_after_write``);
 5. report a :class:`~medallion.StepRun`, failures included (the caller logs it).
+
+Late-arriving references: for an incremental step whose table has ``exists_in`` rules, the
+executor pins the referenced tables' versions for the rules and compares them with those the
+table's last replay recorded (in its commits, next to the versions consumed). When one has
+changed, the step's first check replays the table's open replayable quarantined rows, and its
+write records the versions. With nothing new in its inputs the step then runs only if there
+are such rows (one small read of the quarantine table); a step without ``exists_in`` rules
+costs nothing more.
 
 A streaming micro-batch passes a :class:`Batch`: each of its writes is then a Delta
 transaction keyed by the batch, so a replayed batch is written exactly once.
@@ -21,11 +31,12 @@ import datetime as dt
 import time
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from medallion.delta._target import Target
+from medallion.delta.changes import consumed_versions
 from medallion.delta.maintenance import optimize
 from medallion.delta.policy import write_by_policy
 from medallion.delta.results import MergeResult, Transaction, WriteResult
@@ -33,8 +44,14 @@ from medallion.errors import PipelineDefinitionError
 from medallion.ingest.files import FileBatch, ingest_result
 from medallion.lakehouse import Lakehouse
 from medallion.policies import Append, WritePolicy
-from medallion.quality.quarantine import discard_quarantine, write_quarantine
-from medallion.runner.context import StepContext
+from medallion.quality.quarantine import (
+    discard_quarantine,
+    open_quarantine,
+    resolve_quarantine,
+    write_quarantine,
+)
+from medallion.rule import RuleKind
+from medallion.runner.context import Replay, StepContext, replay_consumer
 from medallion.runner.inputs import Changes, consumed_tags, read_changes
 from medallion.runner.results import StepRun, StepStatus
 from medallion.table import Table
@@ -198,7 +215,11 @@ def execute(
     quarantined = False
     try:
         found = read_changes(lakehouse, table, work.changes_of)
-        if found and all(c.is_empty for c in found.values()):
+        # A micro-batch does not replay: its writes must be the same when Spark replays it.
+        replay = _replay(lakehouse, target) if work.changes_of and batch is None else None
+        if found and all(c.is_empty for c in found.values()) and not _replay_needed(
+            lakehouse, table, replay
+        ):
             note = f"nothing new in {', '.join(found)}"
             entry = attrs.evolve(entry, version_before=target.version())
             return Outcome(_ended(entry, clock, StepStatus.UP_TO_DATE, note=note))
@@ -215,6 +236,7 @@ def execute(
             work.inputs,
             run.params,
             incremental=found,
+            replay=replay,
         )
         rows = work.produce(ctx)
         if isinstance(rows, WriteResult):
@@ -224,11 +246,17 @@ def execute(
                 "return ctx.read_files(source))"
             )
         batches = ctx.file_batches
-        if batches and all(b.is_empty for b in batches) and not _news(found):
+        if (
+            batches
+            and all(b.is_empty for b in batches)
+            and not _news(found)
+            and ctx.replayed_against is None
+        ):
             note = f"no new file ({sum(len(b.files_skipped) for b in batches)} seen before)"
             return Outcome(_ended(entry, clock, StepStatus.UP_TO_DATE, note=note))
         quarantined = _side_writes(lakehouse, ctx, run, batch)
         written: WriteResult | None = None
+        resolved = 0
         if rows is not None:
             written = write_by_policy(
                 target,
@@ -236,17 +264,19 @@ def execute(
                 work.write or table.write,
                 load_time=run.started_at,
                 run_id=run.run_id,
-                tags=consumed_tags(found.values()),
+                tags=_tags(found, ctx),
                 transaction=(
                     batch.transaction(batch.target_part) if batch else _files_transaction(batches)
                 ),
             )
             quarantined = False  # the rows are written: their quarantined rows stay
+            resolved = _resolve(lakehouse, ctx, run)
             if batches:
                 written = ingest_result(written, _combined(batches))
             if table.optimize_after_write and written.version is not None:
                 optimize(target)
-        return Outcome(_ended(_counted(entry, ctx, written), clock, StepStatus.SUCCEEDED))
+        counted = _counted(entry, ctx, written)
+        return Outcome(_ended(counted, clock, StepStatus.SUCCEEDED, note=_replayed(ctx, resolved)))
     except Exception as exc:
         if quarantined and batch is None:
             # The step's rows were not written: neither are its quarantined rows, so that a
@@ -261,6 +291,78 @@ def execute(
 
 def _news(found: Mapping[str, Changes]) -> bool:
     return any(not c.is_empty for c in found.values())
+
+
+def _replay(lakehouse: Lakehouse, target: Target) -> Replay | None:
+    """The versions a table's reference rules are to read, and whether a replay is due.
+
+    ``None`` for a table without ``exists_in`` rules. Due when a referenced table's version
+    is past the one the table's last replay recorded, or none was recorded.
+    """
+    table = target.table
+    assert table is not None
+    references = {
+        r.reference.qualified_name: r.reference.location(lakehouse.root)
+        for r in table.rules
+        if r.kind is RuleKind.REFERENCE and r.reference is not None
+    }
+    if not references:
+        return None
+    versions: dict[str, int] = {}
+    for name, location in references.items():
+        read = Target(lakehouse.session, location)
+        if read.exists():  # else the rule itself reports the missing table
+            versions[name] = read.version()
+    recorded = consumed_versions(target, [replay_consumer(name, table) for name in versions])
+    due = any(
+        (last := recorded[replay_consumer(name, table)]) is None or version > last
+        for name, version in versions.items()
+    )
+    return Replay(versions, due=due)
+
+
+def _replay_needed(lakehouse: Lakehouse, table: Table, replay: Replay | None) -> bool:
+    """Whether a step with nothing new must run to replay open quarantined rows."""
+    if replay is None or not replay.due:
+        return False
+    rows = open_quarantine(lakehouse.session, lakehouse.root, table)
+    return not rows.where(rows["replayable"]).select("table").isEmpty()
+
+
+def _tags(found: Mapping[str, Changes], ctx: StepContext) -> dict[str, Any]:
+    """The commit tags of the step's write: the versions consumed, and replayed against."""
+    tags = consumed_tags(found.values())
+    against = ctx.replayed_against
+    if against:
+        consumed = {replay_consumer(name, ctx.table): v for name, v in against.items()}
+        tags = {"medallion_consumed": {**tags.get("medallion_consumed", {}), **consumed}}
+    return tags
+
+
+def _resolve(lakehouse: Lakehouse, ctx: StepContext, run: RunInfo) -> int:
+    """Mark resolved the quarantined rows the step replayed and wrote; how many were."""
+    resolved = 0
+    for check in ctx.checks:
+        if check.resolved is not None and check.result.rows_replayed_valid:
+            resolved += resolve_quarantine(
+                lakehouse.session,
+                lakehouse.root,
+                ctx.table,
+                check.resolved,
+                run_id=run.run_id,
+                key_ignores=check.key_ignores,
+            )
+    return resolved
+
+
+def _replayed(ctx: StepContext, resolved: int) -> str | None:
+    """The step's note when it replayed quarantined rows."""
+    if ctx.replayed_against is None:
+        return None
+    replayed = sum(q.rows_replayed for q in ctx.quality)
+    if not replayed:
+        return None
+    return f"{replayed:,} quarantined row(s) replayed, {resolved:,} resolved"
 
 
 def _side_writes(
