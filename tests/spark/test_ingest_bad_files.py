@@ -503,6 +503,9 @@ def test_a_pipeline_step_writes_the_good_files_and_names_the_bad_ones(
     assert step.write.files_empty == (f"file:{landing / 'e.csv'}",)
     assert step.write.bad_files_note is not None
     assert step.write.bad_files_note.startswith(f"2 bad files skipped: file:{landing}/c.csv: CSV")
+    # The step's entry (the run log's note, and the report the command prints) names them.
+    assert step.note == step.write.bad_files_note
+    assert step.write.bad_files_note in run.render()
     assert_df_equality(
         stored(spark, lakehouse),
         stored(spark, tmp_path / "alone"),

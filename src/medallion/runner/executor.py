@@ -276,7 +276,12 @@ def execute(
             if table.optimize_after_write and written.version is not None:
                 optimize(target)
         counted = _counted(entry, ctx, written)
-        return Outcome(_ended(counted, clock, StepStatus.SUCCEEDED, note=_replayed(ctx, resolved)))
+        bad_files = getattr(written, "bad_files_note", None)  # an ingestion's
+        notes: list[str | None] = [_replayed(ctx, resolved), bad_files]
+        if batches and written is not None and written.version is None:
+            notes.append("another run appended these files first (nothing written)")
+        said = "; ".join(n for n in notes if n) or None
+        return Outcome(_ended(counted, clock, StepStatus.SUCCEEDED, note=said))
     except Exception as exc:
         if quarantined and batch is None:
             # The step's rows were not written: neither are its quarantined rows, so that a

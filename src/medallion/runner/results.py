@@ -82,7 +82,8 @@ class StepRun:
         version_before: The table's Delta version before the step (``None`` if it had none);
             restoring it undoes the step.
         location: Where the step's table lives.
-        note: Why the step wrote nothing, when it was up to date.
+        note: Why the step wrote nothing, when it was up to date; what else it did when it
+            succeeded (bad files skipped, quarantined rows replayed).
 
     Example:
         >>> from medallion import Pipeline, Table
@@ -247,4 +248,5 @@ def describe_step(run: StepRun) -> str:
         if write is not None and write.version is not None
         else "nothing to write"
     )
-    return ", ".join([*parts, version]) + f" ({run.seconds:.1f} s)"
+    note = f"; {run.note}" if run.note else ""
+    return ", ".join([*parts, version]) + f" ({run.seconds:.1f} s){note}"
