@@ -293,3 +293,20 @@ def test_missing_source_and_non_bronze_tables_are_clear_errors(
         ingest_files(spark, silver, FileSource(tmp_path, "json"), lakehouse)
     with pytest.raises(IngestError, match="unknown file format 'xml'"):
         FileSource(tmp_path, "xml")  # type: ignore[arg-type]
+
+
+def test_files_under_a_path_with_spaces_percent_and_backticks_are_ingested_once(
+    spark: SparkSession, lakehouse: str, tmp_path: Path
+) -> None:
+    # Spark stores the file as a URI (my%20landing%2520...); the listing gives it as is.
+    landing = tmp_path / "my landing%20 `x`"
+    landing.mkdir()
+    (landing / "a b%41.json").write_text('{"id": "e1"}\n{"id": "e2"}\n')
+    (landing / "plain.json").write_text('{"id": "e3"}\n')
+    events = Table("events", "bronze", schema="id STRING")
+    source = FileSource(landing, "json")
+    first = ingest_files(spark, events, source, lakehouse)
+    again = ingest_files(spark, events, source, lakehouse)
+    assert (first.rows_written, len(first.files_read)) == (3, 2)
+    assert (again.rows_written, len(again.files_read), len(again.files_skipped)) == (0, 0, 2)
+    assert read_table(spark, events, lakehouse).count() == 3

@@ -243,7 +243,7 @@ def _list_files(spark: SparkSession, source: FileSource) -> list[_Found]:
         raise
     found = [_Found(str(r[0]), r[1], int(r[2])) for r in rows]
     # The scan leaves out files of zero bytes; the listing behind it has them.
-    listed = {_path_key(f.path) for f in found}
+    listed = {_listed_key(f.path) for f in found}
     missing = [p for p in listing.inputFiles() if _path_key(p) not in listed]
     for path, modified_ms, size in stat_files(spark, missing):
         found.append(_Found(path, _local_time(modified_ms), size))
@@ -270,13 +270,19 @@ def _ingested_files(
         .distinct()
         .collect()
     )
-    return {(str(r[0]), r[1]) for r in rows}
+    # Stored as a URI (``_metadata.file_path``: ``my%20lake``); compared as listed (``my lake``).
+    return {(_path_key(str(r[0])), r[1]) for r in rows}
 
 
 # -- why a file failed ---------------------------------------------------------------------------
 
 _FAILED_READ = re.compile(r"\[FAILED_READ_FILE\.[A-Z_]+\] Encountered error while reading file ")
 _CAUSE = re.compile(r"^Caused by: [\w.$]+(?:Exception|Error): (.+)$", re.MULTILINE)
+
+
+def _listed_key(path: str) -> str:
+    """A path as the file listing gives it (not URI-encoded) as comparable text."""
+    return re.sub(r"^file:/+", "/", path)
 
 
 def _path_key(path: str) -> str:
@@ -865,7 +871,8 @@ def _plan(
     recorded = recorded_files(spark, root, table.qualified_name)
 
     def known(f: _Found) -> bool:
-        return (f.path, f.modified) in seen or (f.path, f.modified, f.size) in recorded
+        listed = (_listed_key(f.path), f.modified) in seen
+        return listed or (f.path, f.modified, f.size) in recorded
 
     return _Plan(
         spark,
