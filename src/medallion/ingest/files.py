@@ -52,6 +52,7 @@ from pyspark.sql import Column, Observation
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from medallion._names import quote
 from medallion._typing import FileFormat
 from medallion.delta._target import Target
 from medallion.delta.ops import DeltaOps
@@ -524,10 +525,10 @@ def _read_with_spark_json(
     df = spark.read.format("json").options(**options).schema(read_schema).load(list(files))
     raw = F.col(_CORRUPT)
     reason = _corrupt_reason(
-        "json", raw, schema.fields, as_string_schema(schema), options, lambda n: F.col(f"`{n}`")
+        "json", raw, schema.fields, as_string_schema(schema), options, lambda n: F.col(quote(n))
     )
     return df.select(
-        *[F.col(f"`{f.name}`") for f in schema.fields],
+        *[F.col(quote(f.name)) for f in schema.fields],
         raw.alias("_rescued_data"),
         reason.alias("_rescue_reason"),
         *_metadata_columns(),
@@ -617,18 +618,18 @@ def _read_csv_group(
         present,
         as_string_schema(T.StructType(read_fields)),
         options,
-        lambda name: F.col(f"`{name}`"),
+        lambda name: F.col(quote(name)),
     )
     # Spark decodes bytes that are not text in the encoding as U+FFFD, silently: say so.
     texts = [(f.name, f.name) for f in present if isinstance(f.dataType, T.StringType)]
     texts += extras
     undecodable = F.concat_ws(
-        ", ", *[F.when(F.col(f"`{col}`").contains("\ufffd"), F.lit(name)) for col, name in texts]
+        ", ", *[F.when(F.col(quote(col)).contains("\ufffd"), F.lit(name)) for col, name in texts]
     )
     bad_text = (undecodable != "") | F.coalesce(raw.contains("\ufffd"), F.lit(False))
-    named_extras = [F.col(f"`{col}`").alias(name) for col, name in extras]
+    named_extras = [F.col(quote(col)).alias(name) for col, name in extras]
     extra_names = F.concat_ws(
-        ", ", *[F.when(F.col(f"`{col}`").isNotNull(), F.lit(name)) for col, name in extras]
+        ", ", *[F.when(F.col(quote(col)).isNotNull(), F.lit(name)) for col, name in extras]
     )
     has_extras = raw.isNull() & (extra_names != "") if extras else F.lit(False)
     reason = _joined(
@@ -636,7 +637,7 @@ def _read_csv_group(
         F.when(bad_text, F.lit(_BAD_ENCODING.format(encoding=encoding_of(options)))),
         F.when(has_extras, F.concat(F.lit("column(s) not in the schema: "), extra_names)),
     )
-    everything = F.to_json(F.struct(*[F.col(f"`{f.name}`") for f in present], *named_extras))
+    everything = F.to_json(F.struct(*[F.col(quote(f.name)) for f in present], *named_extras))
     rescued = F.coalesce(
         raw,
         F.when(bad_text, everything),
@@ -644,7 +645,7 @@ def _read_csv_group(
     )
     return df.select(
         *[
-            F.col(f"`{f.name}`") if f in present else F.lit(None).cast(f.dataType).alias(f.name)
+            F.col(quote(f.name)) if f in present else F.lit(None).cast(f.dataType).alias(f.name)
             for f in schema.fields
         ],
         rescued.cast("string").alias("_rescued_data"),
@@ -689,7 +690,7 @@ def _parquet_rows(df: DataFrame, schema: T.StructType) -> DataFrame:
         if actual is None:
             columns.append(F.lit(None).cast(field.dataType).alias(field.name))
             continue
-        original = F.col(f"`{actual.name}`")
+        original = F.col(quote(actual.name))
         if actual.dataType == field.dataType:
             columns.append(original.alias(field.name))
             continue
@@ -708,7 +709,7 @@ def _parquet_rows(df: DataFrame, schema: T.StructType) -> DataFrame:
         rescued.append(F.when(failed, original.cast("string")).alias(field.name))
     extra = [f for f in df.schema.fields if f.name.lower() not in declared]
     for field in extra:
-        original = F.col(f"`{field.name}`")
+        original = F.col(quote(field.name))
         problems.append(F.when(original.isNotNull(), F.lit(f"{field.name} (not in the schema)")))
         rescued.append(original.alias(field.name))
     reason = F.concat_ws(", ", *problems) if problems else F.lit("")
@@ -728,10 +729,10 @@ def _with_not_null_check(df: DataFrame, schema: T.StructType) -> DataFrame:
     if not required:
         return df
     nulls = F.concat_ws(
-        ", ", *[F.when(F.col(f"`{name}`").isNull(), F.lit(name)) for name in required]
+        ", ", *[F.when(F.col(quote(name)).isNull(), F.lit(name)) for name in required]
     )
     reason = F.concat(F.lit("null in NOT NULL column(s): "), nulls)
-    raw = F.to_json(F.struct(*[F.col(f"`{f.name}`") for f in schema.fields]))
+    raw = F.to_json(F.struct(*[F.col(quote(f.name)) for f in schema.fields]))
     return df.withColumns(
         {
             "_rescue_reason": F.when(
@@ -928,7 +929,7 @@ def _read(plan: _Plan, known_bad: Sequence[FileRecord] = ()) -> FileBatch:
         )
 
     data = _with_not_null_check(data, schema).select(
-        *[F.col(f"`{f.name}`") for f in schema.fields],
+        *[F.col(quote(f.name)) for f in schema.fields],
         F.lit(plan.ingested_at).cast("timestamp").alias("_ingested_at"),
         F.lit(plan.run_id).alias("_run_id"),
         "_source_file",
