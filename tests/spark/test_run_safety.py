@@ -290,3 +290,41 @@ def test_ingestions_started_together_in_threads_ingest_every_file_once(
         thread.join(300)
     assert sorted(written) == [0, 5]
     assert _table(spark, lakehouse, "bronze.orders").count() == 5
+
+
+def test_a_step_whose_write_fails_leaves_no_quarantined_rows_or_dead_letters(
+    spark: SparkSession, lakehouse: str
+) -> None:
+    import datetime as dt
+
+    from medallion import Pipeline, StepFailedError, Table
+    from medallion.quality import checks
+    from medallion.streaming.kafka import DEAD_LETTER_SCHEMA
+
+    table = Table(
+        "letters",
+        "silver",
+        schema="id STRING NOT NULL, n INT",
+        primary_keys="id",
+        rules=[checks.in_range("n", 0, None)],
+    )
+    pipeline = Pipeline("letters")
+    at = dt.datetime(2026, 11, 30, tzinfo=dt.timezone.utc)
+
+    @pipeline.step(table)
+    def letters(ctx):  # type: ignore[no-untyped-def]
+        unreadable = (table.qualified_name, None, None, None, None, None, b"\x00", "garbage")
+        ctx.dead_letter(
+            spark.createDataFrame([(*unreadable, ctx.run_id, at)], DEAD_LETTER_SCHEMA)
+        )
+        rows = ctx.check(spark.createDataFrame([("a", 1), ("b", -1)], "id STRING, n INT"))
+        # The quarantined row (b) is written first; then the table's write fails.
+        boom = F.when(F.col("n") > 0, F.raise_error(F.lit("boom"))).otherwise(F.col("n"))
+        return rows.withColumn("n", boom.cast("int"))
+
+    with pytest.raises(StepFailedError):
+        pipeline.run(spark, lakehouse)
+    for side in ("silver/_quarantine", "silver/_dead_letters"):
+        path = Path(lakehouse, side)
+        assert path.exists(), side  # written before the table's write failed
+        assert spark.read.format("delta").load(str(path)).count() == 0, side

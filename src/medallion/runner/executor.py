@@ -45,12 +45,12 @@ from medallion.ingest.files import FileBatch, ingest_result
 from medallion.lakehouse import Lakehouse
 from medallion.policies import Append, WritePolicy
 from medallion.quality.quarantine import (
-    discard_quarantine,
     open_quarantine,
     resolve_quarantine,
     write_quarantine,
 )
 from medallion.rule import RuleKind
+from medallion.runner.cleanup import discard_side_writes
 from medallion.runner.context import Replay, StepContext, replay_consumer
 from medallion.runner.inputs import Changes, consumed_tags, read_changes
 from medallion.runner.results import StepRun, StepStatus
@@ -284,9 +284,12 @@ def execute(
         return Outcome(_ended(counted, clock, StepStatus.SUCCEEDED, note=said))
     except Exception as exc:
         if quarantined and batch is None:
-            # The step's rows were not written: neither are its quarantined rows, so that a
-            # rerun quarantines them once. (A micro-batch's replay skips what was committed.)
-            discard_quarantine(lakehouse.session, lakehouse.root, table, run.run_id)
+            # The step's rows were not written: neither are its quarantined rows and dead
+            # letters, so that a rerun writes them once. (A micro-batch's replay skips what
+            # was committed.)
+            discard_side_writes(
+                lakehouse.session, lakehouse.root, table.qualified_name, run.run_id
+            )
         failed = attrs.evolve(entry, error=f"{type(exc).__name__}: {exc}")
         return Outcome(_ended(failed, clock, StepStatus.FAILED), exc)
     finally:
@@ -397,6 +400,7 @@ def _side_writes(
             run_id=run.run_id,
             transaction=batch.transaction("dead_letters") if batch else None,
         )
+        quarantined = True
     return quarantined
 
 

@@ -214,8 +214,8 @@ def abandon_dead_runs(
     """Mark the runs still ``running`` in the log as ``abandoned``: their drivers died.
 
     Call it only while holding the lakehouse's lease (no other run is live then). For each step
-    of such a run whose table holds no commit of the run, the rows the run quarantined for it
-    are deleted: they were never final, and the next run quarantines them again.
+    of such a run whose table holds no commit of the run, the rows the run quarantined and
+    dead-lettered for it are deleted: they were never final, and the next run writes them again.
 
     Args:
         spark: The session.
@@ -236,7 +236,7 @@ def abandon_dead_runs(
         >>> read_run_log(spark, lakehouse).select("status").collect()
         [Row(status='abandoned')]
     """
-    from medallion.quality.quarantine import discard_quarantine
+    from medallion.runner.cleanup import discard_side_writes
 
     ops = DeltaOps(spark, run_log_location(root))
     if not ops.exists():
@@ -260,7 +260,7 @@ def abandon_dead_runs(
             and any(c.run_id == run_id for c in table.history())
         )
         if not committed_by_run:
-            discard_quarantine(spark, root, str(row["table"]), run_id)
+            discard_side_writes(spark, root, str(row["table"]), run_id)
     ops.delta_table().update(
         running & F.col("run_id").isin(list(dead)),
         {
