@@ -366,3 +366,30 @@ def test_the_record_key_leaves_out_where_a_record_came_from(spark: SparkSession)
     ]
     assert keys[0] == keys[1] == keys[2]
     assert len({keys[0], keys[3], keys[4], keys[5]}) == 4
+
+
+def test_a_step_checking_without_ctx_check_commits_nothing_for_a_replay(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    from medallion import evaluate_table
+
+    accepting = Pipeline("accepting")
+    accepting.step(BRONZE_CUSTOMERS)(bronze_customers.fn)
+    accepting.step(BRONZE_LINES)(bronze_lines.fn)
+    accepting.step(SILVER_CUSTOMERS, inputs=[changes(BRONZE_CUSTOMERS)])(silver_customers.fn)
+
+    @accepting.step(SILVER_LINES, inputs=[changes(BRONZE_LINES)])
+    def accepted_lines(ctx: StepContext) -> DataFrame:
+        rows = ctx.changes(BRONZE_LINES).upserts().select("line_id", "customer_id", "qty")
+        return ctx.accept(evaluate_table(rows, ctx.table, ctx.root))  # no replay here
+
+    root, landing = str(tmp_path / "lake"), tmp_path / "landing"
+    params = {"landing": landing}
+    _land(landing, "customers", "customers.json", [_customer("C1")])
+    _land(landing, "lines", "lines.json", [_line("L2", "C2", 1)])
+    first = accepting.run(spark, root, params=params, log=False).step("accepted_lines")
+    assert _counts(first) == ("succeeded", 1, 0, 1, 0, 1)
+    _land(landing, "customers", "customers_2.json", [_customer("C2")])
+    second = accepting.run(spark, root, params=params, log=False).step("accepted_lines")
+    assert (second.status, second.note) == (StepStatus.UP_TO_DATE, "nothing new in bronze.lines")
+    assert DeltaOps.of(spark, SILVER_LINES, root).version() == 1
