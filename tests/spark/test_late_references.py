@@ -393,3 +393,28 @@ def test_a_step_checking_without_ctx_check_commits_nothing_for_a_replay(
     second = accepting.run(spark, root, params=params, log=False).step("accepted_lines")
     assert (second.status, second.note) == (StepStatus.UP_TO_DATE, "nothing new in bronze.lines")
     assert DeltaOps.of(spark, SILVER_LINES, root).version() == 1
+
+
+def test_rolling_back_the_run_that_resolved_a_row_opens_it_again(
+    spark: SparkSession, lakehouses: Lakehouses, tmp_path: Path
+) -> None:
+    from medallion.runner.rollback import rollback_run
+    from medallion.runner.runlog import write_run_log
+
+    copy = tmp_path / "late"
+    shutil.copytree(lakehouses.late, copy)  # Delta tables keep relative paths: a true copy
+    run = lakehouses.late_runs["r2"]  # (the fixture's runs are not logged: log this one)
+    moved = [
+        attrs.evolve(s, location=s.location.replace(lakehouses.late, str(copy)))
+        for s in run.steps
+        if s.location is not None
+    ]
+    write_run_log(spark, str(copy), attrs.evolve(run, steps=tuple(moved)))
+    result = rollback_run(spark, str(copy), "r2")
+    actions = {t.table: t.action.value for t in result.tables}
+    assert actions["silver.lines"] == "restored"
+    # L2 left silver.lines with the run that replayed it: it is open, and replayable, again.
+    assert _quarantine(spark, str(copy)) == [
+        ("L2", "customer_id_exists_in_customers", "r1", True, None),
+        ("L3", "customer_id_exists_in_customers,qty_in_range", "r1", False, None),
+    ]

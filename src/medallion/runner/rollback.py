@@ -2,7 +2,8 @@
 
 The run log records, for each step, where its table lives and the table's version before the
 step. A rollback restores each table the run changed to that version (a Delta RESTORE: a new
-commit, the history stays), and deletes the run's rows from the quarantine tables. Because an
+commit, the history stays), deletes the run's rows from the quarantine tables, and opens again
+the quarantined rows the run replayed and resolved for the tables it restored. Because an
 incremental step records the source version it consumed in its own commit, restoring its
 table also rewinds it: the next run reads those changes again.
 
@@ -27,7 +28,7 @@ from pyspark.sql import functions as F
 
 from medallion.errors import RunNotFoundError
 from medallion.layers import Layer
-from medallion.quality.quarantine import quarantine_location
+from medallion.quality.quarantine import quarantine_location, reopen_quarantine
 from medallion.runner.runlog import read_run_log, run_log_location
 from medallion.table import resolve_root
 
@@ -263,6 +264,8 @@ def rollback_run(
             continue
         if not dry_run:
             ops.restore(version=int(before))
+            # Rows the run replayed from quarantine and resolved are out of the table again.
+            reopen_quarantine(spark, base, table, run_id)
         action = RollbackAction.WOULD_RESTORE if dry_run else RollbackAction.RESTORED
         tables.append(TableRollback(table, location, action, int(before), current))
     deleted = 0
