@@ -53,6 +53,7 @@ from medallion.rule import RuleKind
 from medallion.runner.cleanup import discard_side_writes
 from medallion.runner.context import Replay, StepContext, replay_consumer
 from medallion.runner.inputs import Changes, consumed_tags, read_changes
+from medallion.runner.jobs import step_jobs
 from medallion.runner.results import StepRun, StepStatus
 from medallion.table import Table
 
@@ -201,6 +202,12 @@ def execute(
         >>> outcome.run.status.value, outcome.run.write.rows_inserted
         ('succeeded', 3)
     """
+    # The step's jobs (its own code's included) are named after it in Spark's UI and logs.
+    with step_jobs(lakehouse.session, run.run_id, work.name, work.table.qualified_name):
+        return _execute(lakehouse, work, run, batch)
+
+
+def _execute(lakehouse: Lakehouse, work: Work, run: RunInfo, batch: Batch | None) -> Outcome:
     started, clock = utcnow(), time.perf_counter()
     table = work.table
     target = Target(
