@@ -194,3 +194,41 @@ def test_every_run_is_logged_and_queryable_with_sql(spark: SparkSession, lakehou
         ),
         ignore_nullable=True,
     )
+
+
+def test_each_steps_jobs_are_named_after_it_and_writes_read_no_history(
+    spark: SparkSession, lakehouse: str
+) -> None:
+    """A step's Spark jobs carry its job group; a MERGE's source is computed once.
+
+    What a write committed is read off the table's log file, not with a Spark job: the
+    results equal Delta's own history.
+    """
+    from medallion.delta._target import Target
+    from medallion.runner.jobs import step_job_group
+
+    tracker = spark.sparkContext.statusTracker()
+    result = build().run(spark, lakehouse, params={"n": 6}, run_id="named-1")
+    assert result.succeeded
+    for step in result.steps:
+        jobs = tracker.getJobIdsForGroup(step_job_group("named-1", step.step))
+        assert jobs, step.step
+        stages = [
+            tracker.getStageInfo(s)
+            for j in jobs
+            for s in (tracker.getJobInfo(j).stageIds if tracker.getJobInfo(j) else [])
+        ]
+        names = " ".join(s.name for s in stages if s is not None)
+        assert "getHistory" not in names, step.step
+    assert spark.sparkContext.getLocalProperty("spark.jobGroup.id") is None
+
+    merged = result.step("silver.events")
+    assert merged.write is not None and merged.write.rows_inserted == 6
+    target = Target(spark, merged.location or "")
+    from_log = list(target.commits())
+    from_delta = target.history()
+    assert [(c.version, c.operation, dict(c.metrics), c.user_metadata) for c in from_log] == [
+        (c.version, c.operation, dict(c.metrics), c.user_metadata) for c in from_delta
+    ]
+    assert [dict(c.parameters) for c in from_log] == [dict(c.parameters) for c in from_delta]
+    assert [c.timestamp for c in from_log] == [c.timestamp for c in from_delta]

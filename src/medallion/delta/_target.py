@@ -143,8 +143,26 @@ class Target:
         return self.history(1)[0].version
 
     def last_commit(self) -> Commit:
-        """The latest commit."""
-        return self.history(1)[0]
+        """The latest commit (read off the log file of a local table: no Spark job)."""
+        return next(self.commits())
+
+    def commits(self) -> Iterator[Commit]:
+        """The table's commits, newest first, read as they are needed.
+
+        A local table's commits are read from its ``_delta_log/<version>.json`` files (the
+        ``commitInfo`` Delta writes in each), newest first, and only as far as the caller goes:
+        no Spark job. Other tables' come from one read of Delta's history.
+        """
+        latest = None if self.by_name else _local_log_version(self.location)
+        if latest is None:
+            yield from self.history()
+            return
+        folder = os.path.join(_local_path(self.location), "_delta_log")
+        for version in range(latest, -1, -1):
+            commit = _read_commit(folder, version)
+            if commit is None:  # cleaned up (older than the log's retention)
+                return
+            yield commit
 
     def stored_schema(self) -> T.StructType | None:
         """The schema in the table's Delta log (``None`` for a missing or catalog table)."""
@@ -271,6 +289,48 @@ def session_with(spark: SparkSession, settings: Mapping[str, str]) -> Iterator[S
     yield child
 
 
+def _local_path(location: str) -> str:
+    return location.removeprefix("file://").removeprefix("file:")
+
+
+def _read_commit(folder: str, version: int) -> Commit | None:
+    """The commit of one version, from its log file's ``commitInfo`` (``None`` if missing)."""
+    try:
+        with open(os.path.join(folder, f"{version:020d}.json"), encoding="utf-8") as log:
+            for line in log:
+                if '"commitInfo"' not in line:
+                    continue
+                info = json.loads(line).get("commitInfo")
+                if info is None:
+                    continue
+                metrics = info.get("operationMetrics") or {}
+                return Commit(
+                    version=version,
+                    # As Delta's history has it (the in-commit timestamp, else the log file's
+                    # modification time), and as PySpark returns it: naive, in local time.
+                    timestamp=dt.datetime.fromtimestamp(
+                        int(info["inCommitTimestamp"]) / 1000
+                        if "inCommitTimestamp" in info
+                        else os.fstat(log.fileno()).st_mtime_ns // 1_000_000 / 1000
+                    ),
+                    operation=str(info.get("operation", "")),
+                    # As Delta's history has them: text, and None for a parameter left unset.
+                    parameters=MappingProxyType(
+                        {
+                            k: v if v is None or isinstance(v, str) else json.dumps(v)  # type: ignore[misc]
+                            for k, v in (info.get("operationParameters") or {}).items()
+                        }
+                    ),
+                    metrics=MappingProxyType(
+                        {k: int(v) for k, v in metrics.items() if str(v).isdigit()}
+                    ),
+                    user_metadata=info.get("userMetadata"),
+                )
+    except OSError:
+        return None
+    return None
+
+
 def _local_log_version(location: str) -> int | None:
     """The latest version of a local table, from its ``_delta_log`` file names.
 
@@ -280,9 +340,8 @@ def _local_log_version(location: str) -> int | None:
     """
     if "://" in location and not location.startswith("file:"):
         return None
-    path = location.removeprefix("file://").removeprefix("file:")
     try:
-        names = os.listdir(os.path.join(path, "_delta_log"))
+        names = os.listdir(os.path.join(_local_path(location), "_delta_log"))
     except OSError:
         return None
     versions = [int(m.group(1)) for m in map(_LOG_FILE.match, names) if m]

@@ -63,7 +63,7 @@ def consumed_versions(target: Target, consumers: Iterable[str]) -> dict[str, int
         return found
     missing = set(found)
     limit: int | None = None
-    for commit in target.history():
+    for commit in target.commits():
         if not missing:
             break
         if limit is not None and commit.version > limit:

@@ -95,14 +95,16 @@ def committed(
         return WriteResult(target.name, mode, None, run_id=run_id), None
     commit = target.last_commit()
     if ours is not None and commit.user_metadata != ours:
-        mine = [
-            c
-            for c in target.history()
-            if (before is None or c.version > before) and c.user_metadata == ours
-        ]
-        if not mine:
+        mine = None
+        for c in target.commits():
+            if before is not None and c.version <= before:
+                break
+            if c.user_metadata == ours:
+                mine = c
+                break
+        if mine is None:
             return WriteResult(target.name, mode, None, run_id=run_id), None
-        commit = mine[0]
+        commit = mine
     return from_commit(target, commit, mode, run_id), commit
 
 
