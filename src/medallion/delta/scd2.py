@@ -91,6 +91,7 @@ def merge_scd2(
         sequence_by=[policy.valid_from],
         delete_when=policy.delete_when,
         uses=policy.columns(),
+        checkpoint=False,
     )
     attributes = [c for c in prepared.written if c not in keys and c not in scd]
     tracked = _tracked(target, policy, attributes)
