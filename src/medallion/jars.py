@@ -17,24 +17,31 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable, Sequence
 from importlib import metadata
 from pathlib import Path
 
 from medallion.errors import JarResolutionError
 
 __all__ = [
+    "CACHE_DIR_ENV",
     "TOKEN_PROVIDER_SUBSTITUTES",
+    "cache_dir",
+    "cached_jars",
     "delta_package",
     "fetch_jars",
     "jar_files",
     "kafka_package",
     "maven_url",
+    "remember_jars",
     "spark_jars_dir",
     "token_provider_substitute",
 ]
@@ -279,3 +286,120 @@ def fetch_jars(
             if _artifact(jar.name) not in provided:
                 shutil.copy2(jar, target / jar.name)
     return jar_files(target)
+
+
+#: The environment variable naming medallion's cache folder; ``off`` turns the cache off.
+CACHE_DIR_ENV = "MEDALLION_CACHE_DIR"
+_MANIFEST = "jars.txt"
+
+
+def cache_dir() -> Path | None:
+    """The folder where medallion keeps the jars Spark resolved and the JVM's class cache.
+
+    ``$MEDALLION_CACHE_DIR`` when set (``off`` turns the cache off), otherwise
+    ``$XDG_CACHE_HOME/medallion`` or ``~/.cache/medallion``.
+
+    Returns:
+        The folder (it may not exist yet), or ``None`` when the cache is turned off.
+
+    Example:
+        >>> cache_dir().name
+        'medallion'
+    """
+    configured = os.environ.get(CACHE_DIR_ENV)
+    if configured is not None:
+        return None if configured.strip().lower() in ("", "off", "0", "none") else Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "medallion"
+
+
+def _jar_cache(key: Sequence[str]) -> Path | None:
+    folder = cache_dir()
+    if folder is None:
+        return None
+    digest = hashlib.sha256("\n".join([_spark_version(), *key]).encode()).hexdigest()[:20]
+    return folder / "jars" / digest
+
+
+def cached_jars(key: Sequence[str]) -> list[str] | None:
+    """The jars remembered for a resolution (:func:`remember_jars`), when all are still there.
+
+    Args:
+        key: What was resolved: the Maven coordinates, and the settings that changed how.
+
+    Returns:
+        The jars' paths, in the order Spark resolved them, or ``None``.
+
+    Example:
+        >>> cached_jars(["com.example:never-resolved:1.0"]) is None
+        True
+    """
+    folder = _jar_cache(key)
+    if folder is None:
+        return None
+    try:
+        names = (folder / _MANIFEST).read_text(encoding="utf-8").split()
+    except OSError:
+        return None
+    paths = [str(folder / name) for name in names]
+    return paths if all(os.path.isfile(p) for p in paths) else None
+
+
+def _maven_artifact(jar_name: str) -> str:
+    """The artifact of a jar named ``group_artifact-version.jar`` (by Ivy) or ``artifact-...``."""
+    group, _, rest = jar_name.partition("_")
+    return _artifact(rest if rest and "." in group else jar_name)
+
+
+def remember_jars(key: Sequence[str], resolved: str) -> list[str] | None:
+    """Copy the jars Spark resolved into the cache, so that later sessions skip resolution.
+
+    Jars of artifacts pyspark already ships are left out (as :func:`fetch_jars` does). The
+    folder is filled under a temporary name and renamed, so a session never sees half of it.
+
+    Args:
+        key: What was resolved (as for :func:`cached_jars`).
+        resolved: Spark's ``spark.jars`` after resolution: comma-separated ``file:`` URLs (and
+            ``https:`` ones, downloaded once).
+
+    Returns:
+        The cached jars' paths, or ``None`` when the cache is off or could not be written.
+
+    Example:
+        ``remember_jars([delta_package()], spark.sparkContext.getConf().get("spark.jars"))``
+        after a session resolved Delta with ``spark.jars.packages``;
+        :func:`medallion.spark_session` does it for its own resolutions.
+    """
+    final = _jar_cache(key)
+    if final is None:
+        return None
+    known = cached_jars(key)
+    if known is not None:
+        return known
+    provided = {_artifact(p.name) for p in spark_jars_dir().glob("*.jar")}
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".filling-", dir=final.parent))
+    except OSError:
+        return None
+    try:
+        names: list[str] = []
+        for url in (u.strip() for u in resolved.split(",")):
+            parsed = urllib.parse.urlparse(url)
+            name = os.path.basename(urllib.parse.unquote(parsed.path))
+            if not name.endswith(".jar") or name in names or _maven_artifact(name) in provided:
+                continue
+            if parsed.scheme in ("", "file"):
+                shutil.copy2(urllib.parse.unquote(parsed.path), staging / name)
+            elif parsed.scheme in ("http", "https"):
+                urllib.request.urlretrieve(url, staging / name)
+            else:
+                return None
+            names.append(name)
+        (staging / _MANIFEST).write_text("\n".join(names) + "\n", encoding="utf-8")
+        staging.rename(final)
+    except OSError:  # another session filled it first, or the disk refused
+        return cached_jars(key)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return cached_jars(key)

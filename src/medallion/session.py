@@ -15,17 +15,24 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
+import time
 from collections.abc import Iterable, Mapping
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from medallion.errors import DeltaNotConfiguredError, JarResolutionError, SessionError
 from medallion.jars import (
+    cache_dir,
+    cached_jars,
     delta_package,
     jar_files,
     kafka_package,
     maven_url,
+    remember_jars,
     token_provider_substitute,
 )
 from medallion.secrets import SECRET_NAMES
@@ -56,6 +63,95 @@ def _default_driver_memory() -> str:
         return "2g"
     gib = max(1, min(8, total // (4 * 1024**3)))
     return f"{gib}g"
+
+
+_DRIVER_OPTIONS = "spark.driver.extraJavaOptions"
+_QUIET_SHARING = "-Xlog:cds=off -Xlog:cds+dynamic=off"
+#: An archive still being written is left alone this long before it is taken into use.
+_ARCHIVE_SETTLE_SECONDS = 60.0
+
+
+def _resolution(
+    packages: Iterable[str], kafka: bool, config: Mapping[str, Any] | None
+) -> list[str]:
+    """What a package resolution depends on: the coordinates and the resolver's settings."""
+    wanted = [delta_package(), *([kafka_package()] if kafka else []), *packages]
+    substitute = token_provider_substitute() if kafka else None
+    resolver = sorted(f"{k}={v}" for k, v in (config or {}).items() if k.startswith("spark.jars"))
+    return [*wanted, f"substitute={substitute}", *resolver]
+
+
+def _cached(
+    packages: Iterable[str], kafka: bool, config: Mapping[str, Any] | None
+) -> list[str] | None:
+    """The jars an earlier session resolved for the same packages, if they are all there."""
+    cached = cached_jars(_resolution(packages, kafka, config))
+    if cached is None:
+        return None
+    names = [os.path.basename(j) for j in cached]
+    wanted = ["delta-spark_", *(["spark-sql-kafka-"] if kafka else [])]
+    return cached if all(any(w in n for n in names) for w in wanted) else None
+
+
+def _java() -> str:
+    home = os.environ.get("JAVA_HOME")
+    found = os.path.join(home, "bin", "java") if home else shutil.which("java")
+    return os.path.realpath(found) if found else "java"
+
+
+def _class_sharing(settings: Mapping[str, str]) -> str | None:
+    """JVM options that start the local driver from a class-data archive of an earlier one.
+
+    The first local session on a machine (for a given Java, Spark and classpath) writes the
+    classes it loaded to an archive when its JVM exits (``-XX:ArchiveClassesAtExit``); later
+    sessions map it (``-XX:SharedArchiveFile``) and start, and run their first queries, seconds
+    faster. A missing or stale archive is ignored by the JVM (``-Xshare:auto``), silently.
+    ``MEDALLION_CACHE_DIR=off`` turns it off.
+    """
+    import pyspark
+
+    root = cache_dir()
+    if root is None:
+        return None
+    java = _java()
+    try:
+        stamp = os.stat(java).st_mtime_ns
+    except OSError:
+        stamp = 0
+    parts = [
+        java,
+        str(stamp),
+        pyspark.__version__,
+        settings.get("spark.jars", ""),
+        settings.get("spark.driver.extraClassPath", ""),
+    ]
+    digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
+    folder = root / "jvm"
+    archive = folder / f"{digest}.jsa"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if not archive.exists():
+            _settle(folder, digest, archive)
+    except OSError:
+        return None
+    if archive.exists():
+        return f"-XX:SharedArchiveFile={archive} -Xshare:auto {_QUIET_SHARING}"
+    if any(folder.glob(f"{digest}.*.partial")):
+        return None  # another session is writing it
+    return f"-XX:ArchiveClassesAtExit={folder / f'{digest}.{os.getpid()}.partial'} {_QUIET_SHARING}"
+
+
+def _settle(folder: Path, digest: str, archive: Path) -> None:
+    """Take a finished archive into use: one its JVM wrote at least a minute ago."""
+    now = time.time()
+    for partial in folder.glob(f"{digest}.*.partial"):
+        age = now - partial.stat().st_mtime
+        if age < _ARCHIVE_SETTLE_SECONDS:
+            continue
+        if partial.stat().st_size > 0 and not archive.exists():
+            os.replace(partial, archive)
+        else:
+            partial.unlink(missing_ok=True)
 
 
 def delta_builder(
@@ -170,6 +266,9 @@ def delta_builder(
                 f"`medallion jars fetch --kafka --dest {os.fspath(folder)}`"
             )
         settings["spark.jars"] = ",".join(jars)
+    elif (cached := _cached(packages, kafka, config)) is not None:
+        # Resolved by an earlier session on this machine (see spark_session): no Ivy.
+        settings["spark.jars"] = ",".join(cached)
     else:
         wanted = [delta_package(), *([kafka_package()] if kafka else []), *packages]
         settings["spark.jars.packages"] = ",".join(wanted)
@@ -192,6 +291,12 @@ def delta_builder(
             if isinstance(value, bool)
             else str(value)
         )
+    if local and "spark.jars.packages" not in settings:
+        # (A session resolving packages is the last to: later ones start from the jar cache.)
+        sharing = _class_sharing(settings)
+        if sharing:
+            given = settings.get(_DRIVER_OPTIONS)
+            settings[_DRIVER_OPTIONS] = f"{sharing} {given}" if given else sharing
     for key, value in settings.items():
         builder = builder.config(key, value)
     return builder
@@ -275,6 +380,13 @@ def spark_session(
         ) from exc
     spark.sparkContext.setLogLevel(log_level)
     ensure_delta(spark)
+    if spark.conf.get("spark.jars.packages", "") and jars_dir is None:
+        # Resolved with Ivy: keep the jars, so that later sessions start from them.
+        # Spark lists the resolved jars in spark.repl.local.jars (spark.jars keeps the
+        # jars given, such as the Kafka token provider's URL).
+        conf = spark.sparkContext.getConf()
+        resolved = [conf.get("spark.repl.local.jars", ""), conf.get("spark.jars", "")]
+        remember_jars(_resolution(packages, kafka, config), ",".join(resolved))
     return spark
 
 

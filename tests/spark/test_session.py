@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,78 @@ def test_a_session_runs_delta_from_a_local_jars_folder(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.split("\n")[:2] == ["rows 3", "packages none"]
     assert "resolving dependencies" not in done.stderr
+
+
+_START = textwrap.dedent(
+    """
+    import sys
+    from medallion import spark_session
+    spark = spark_session("cached", log_level="ERROR")
+    spark.range(3).write.format("delta").mode("overwrite").save(sys.argv[1])
+    print("rows", spark.read.format("delta").load(sys.argv[1]).count())
+    print("packages", spark.conf.get("spark.jars.packages", "none"))
+    print("options", spark.sparkContext.getConf().get("spark.driver.extraJavaOptions", ""))
+    """
+)
+
+
+def _start(cache: Path, table: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "MEDALLION_JARS_DIR"}
+    env["MEDALLION_CACHE_DIR"] = str(cache)
+    return subprocess.run(
+        [sys.executable, "-c", _START, str(table)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+
+
+def test_later_sessions_start_from_the_jar_and_class_cache(tmp_path: Path) -> None:
+    """The first session resolves with Ivy and keeps the jars; the next starts from them.
+
+    The second session (the first from cached jars) writes the JVM's class archive when its
+    JVM exits; once settled, a third maps it.
+    """
+    cache = tmp_path / "cache"
+    first = _start(cache, tmp_path / "t")
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "resolving dependencies" in first.stderr
+    kept = next((cache / "jars").iterdir())
+    names = (kept / "jars.txt").read_text().split()
+    assert any(n.startswith("io.delta_delta-spark_") for n in names)
+    # pyspark ships its own Hadoop client: the cache holds no second copy.
+    assert not any("hadoop-client" in n for n in names)
+
+    second = _start(cache, tmp_path / "t")
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "resolving dependencies" not in second.stderr
+    lines = second.stdout.splitlines()
+    assert lines[:2] == ["rows 3", "packages none"]
+    assert "-XX:ArchiveClassesAtExit=" in lines[2]
+
+    # The archive is written when the JVM exits (after Python's); it settles for a minute.
+    sizes: list[int] = []
+    for _ in range(120):  # until the archive's size stops changing
+        found = [p.stat().st_size for p in (cache / "jvm").glob("*.partial")]
+        sizes.append(found[0] if found else 0)
+        if len(sizes) > 3 and sizes[-1] > 0 and len(set(sizes[-3:])) == 1:
+            break
+        time.sleep(1)
+    partial = list((cache / "jvm").glob("*.partial"))
+    assert partial and sizes[-1] > 0, "the JVM wrote no class archive"
+    old = time.time() - 3600
+    os.utime(partial[0], (old, old))
+    third = _start(cache, tmp_path / "t")
+    assert third.returncode == 0, third.stderr[-3000:]
+    assert third.stdout.splitlines()[:2] == ["rows 3", "packages none"]
+    assert "-XX:SharedArchiveFile=" in third.stdout.splitlines()[2]
+    assert [p.suffix for p in (cache / "jvm").iterdir()] == [".jsa"]
+
+
+def test_the_cache_can_be_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEDALLION_CACHE_DIR", "off")
+    monkeypatch.delenv("MEDALLION_JARS_DIR", raising=False)
+    settings = dict(delta_builder("no-cache")._options)
+    assert "spark.jars.packages" in settings
+    assert "SharedArchiveFile" not in settings.get("spark.driver.extraJavaOptions", "")
