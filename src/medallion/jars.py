@@ -366,9 +366,12 @@ def remember_jars(key: Sequence[str], resolved: str) -> list[str] | None:
         The cached jars' paths, or ``None`` when the cache is off or could not be written.
 
     Example:
-        ``remember_jars([delta_package()], spark.sparkContext.getConf().get("spark.jars"))``
-        after a session resolved Delta with ``spark.jars.packages``;
-        :func:`medallion.spark_session` does it for its own resolutions.
+        :func:`medallion.spark_session` does it after each of its own resolutions, with
+        ``spark.jars`` as the session reports it. A resolution that brought no jar is not
+        kept:
+
+        >>> remember_jars(["com.example:nothing:1.0"], "") is None
+        True
     """
     final = _jar_cache(key)
     if final is None:
@@ -396,6 +399,8 @@ def remember_jars(key: Sequence[str], resolved: str) -> list[str] | None:
             else:
                 return None
             names.append(name)
+        if not names:
+            return None
         (staging / _MANIFEST).write_text("\n".join(names) + "\n", encoding="utf-8")
         staging.rename(final)
     except OSError:  # another session filled it first, or the disk refused
