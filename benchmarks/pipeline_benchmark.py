@@ -41,8 +41,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -96,14 +96,10 @@ def _jobs(spark: SparkSession, group: str) -> int:
     return len(spark.sparkContext.statusTracker().getJobIdsForGroup(group))
 
 
-@contextmanager
-def _job_group(spark: SparkSession, group: str) -> Iterator[None]:
-    context = spark.sparkContext
-    context.setLocalProperty("spark.jobGroup.id", group)
-    try:
-        yield
-    finally:
-        context.setLocalProperty("spark.jobGroup.id", None)  # type: ignore[arg-type]
+def _job_group(spark: SparkSession, group: str) -> AbstractContextManager[None]:
+    from medallion.runner.jobs import local_properties
+
+    return local_properties(spark, {"spark.jobGroup.id": group})
 
 
 def _rows_written(step: StepRun) -> int:

@@ -14,14 +14,15 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-__all__ = ["step_job_group", "step_jobs"]
+__all__ = ["local_properties", "step_job_group", "step_jobs"]
 
 _GROUP = "spark.jobGroup.id"
 _DESCRIPTION = "spark.job.description"
@@ -45,7 +46,41 @@ def step_job_group(run_id: str, step: str) -> str:
 
 
 @contextmanager
-def step_jobs(spark: SparkSession, run_id: str, step: str, table: str) -> Iterator[None]:
+def local_properties(spark: SparkSession, values: Mapping[str, str | None]) -> Iterator[None]:
+    """Set Spark local properties of this thread's jobs for the block; restore them after.
+
+    Args:
+        spark: The session (classic Spark; through Spark Connect nothing is set).
+        values: The properties (``None`` removes one).
+
+    Yields:
+        Nothing; the thread's previous values are set again on exit.
+
+    Example:
+        >>> with local_properties(spark, {"spark.job.description": "nightly"}):
+        ...     spark.sparkContext.getLocalProperty("spark.job.description")
+        'nightly'
+        >>> spark.sparkContext.getLocalProperty("spark.job.description") is None
+        True
+    """
+    try:
+        context = spark.sparkContext
+    except Exception:  # Spark Connect has no SparkContext
+        yield
+        return
+    previous = {key: context.getLocalProperty(key) for key in values}
+    for key, value in values.items():
+        context.setLocalProperty(key, value)  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        for key, old in previous.items():
+            context.setLocalProperty(key, old)  # type: ignore[arg-type]
+
+
+def step_jobs(
+    spark: SparkSession, run_id: str, step: str, table: str
+) -> contextlib.AbstractContextManager[None]:
     """Run the block's Spark jobs in the step's job group, with a description naming it.
 
     Args:
@@ -54,8 +89,8 @@ def step_jobs(spark: SparkSession, run_id: str, step: str, table: str) -> Iterat
         step: The step's name.
         table: The qualified name of the step's table.
 
-    Yields:
-        Nothing; the thread's previous group and description are set again on exit.
+    Returns:
+        A context manager; the thread's previous group and description come back on exit.
 
     Example:
         >>> with step_jobs(spark, "r1", "numbers", "gold.numbers"):
@@ -65,16 +100,10 @@ def step_jobs(spark: SparkSession, run_id: str, step: str, table: str) -> Iterat
         >>> spark.sparkContext.getLocalProperty("spark.jobGroup.id") is None
         True
     """
-    try:
-        context = spark.sparkContext
-    except Exception:  # Spark Connect has no SparkContext
-        yield
-        return
-    previous = {key: context.getLocalProperty(key) for key in (_GROUP, _DESCRIPTION)}
-    context.setLocalProperty(_GROUP, step_job_group(run_id, step))
-    context.setLocalProperty(_DESCRIPTION, f"medallion {table} (step {step})")
-    try:
-        yield
-    finally:
-        for key, value in previous.items():
-            context.setLocalProperty(key, value)  # type: ignore[arg-type]
+    return local_properties(
+        spark,
+        {
+            _GROUP: step_job_group(run_id, step),
+            _DESCRIPTION: f"medallion {table} (step {step})",
+        },
+    )

@@ -17,10 +17,13 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 from types import FrameType
 from typing import TYPE_CHECKING, Any
+
+from medallion.runner.jobs import local_properties
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -47,7 +50,7 @@ class StopSignals:
         self._spark = spark
         self.requested: int | None = None
         self._previous: dict[int, Any] = {}
-        self._interrupt: str | None = None
+        self._properties = contextlib.ExitStack()
 
     def __enter__(self) -> StopSignals:
         if threading.current_thread() is threading.main_thread():
@@ -56,25 +59,15 @@ class StopSignals:
                 signal.signal(number, self._handle)
             # Cancelling a job then also interrupts its running tasks (a task blocked in a
             # call, or in a long record, would otherwise run on after the run has stopped).
-            self._interrupt = self._local_property(_INTERRUPT, "true")
+            # (Through Spark Connect the server interrupts its operations itself.)
+            self._properties.enter_context(local_properties(self._spark, {_INTERRUPT: "true"}))
         return self
 
     def __exit__(self, *exc: object) -> None:
         for number, handler in self._previous.items():
             signal.signal(number, handler)
-        if self._previous:
-            self._local_property(_INTERRUPT, self._interrupt)
+        self._properties.close()
         self._previous.clear()
-
-    def _local_property(self, key: str, value: str | None) -> str | None:
-        """Set a local property of this thread's jobs; its previous value (classic Spark)."""
-        try:
-            context = self._spark.sparkContext
-        except Exception:  # Spark Connect: the server interrupts its operations itself
-            return None
-        previous = context.getLocalProperty(key)
-        context.setLocalProperty(key, value)  # type: ignore[arg-type]
-        return previous
 
     def _handle(self, number: int, frame: FrameType | None) -> None:
         if self.requested is not None:  # the second signal: stop now, the usual way
