@@ -39,8 +39,8 @@ DELETE_FLAG = "__medallion_delete"
 _ROW = "__medallion_row"
 _RANK = "__medallion_rank"
 _AMBIGUOUS = "__medallion_ambiguous"
-#: The source is cached once when prepared: Delta need not materialise it again.
-MATERIALIZE_SOURCE = {"spark.databricks.delta.merge.materializeSource": "none"}
+#: A checkpointed source (see ``prepare``) needs no materialising again by Delta.
+_MATERIALIZE_SOURCE = {"spark.databricks.delta.merge.materializeSource": "none"}
 
 
 @attrs.frozen
@@ -55,8 +55,6 @@ class Prepared:
         source_rows: Rows in the source.
         null_keys: Source rows with a null key (dropped).
         duplicates: Source rows dropped because a later row had the same key.
-        cached: The prepared source, computed once, by the pass that counted it, into a local
-            checkpoint the MERGE reads; :meth:`release` frees what can be freed.
     """
 
     rows: DataFrame = attrs.field(eq=False)
@@ -65,12 +63,6 @@ class Prepared:
     source_rows: int
     null_keys: int
     duplicates: int
-    cached: DataFrame | None = attrs.field(default=None, eq=False)
-
-    def release(self) -> None:
-        """Free the cached source (after the MERGE)."""
-        if self.cached is not None:
-            self.cached.unpersist()
 
 
 def prepare(
@@ -94,9 +86,11 @@ def prepare(
         uses: More source columns the MERGE reads but does not write (unless the table does not
             exist yet and has no declared schema: then it is made of the rows' columns, all
             but the delete condition's and medallion's own).
-        checkpoint: Compute the source once, in the pass that counts it (for a MERGE that
-            reads it as it is; SCD2 joins it with the table first, which a checkpointed plan
-            cannot take part in twice).
+        checkpoint: Compute the source once, in the pass that counts it, into a local
+            checkpoint (MEMORY_AND_DISK) that the MERGE's two passes read. SCD2 passes
+            ``False``: it joins the source with the table first, which a checkpointed plan
+            cannot take part in twice. Spark frees the checkpoint's blocks when its garbage
+            collector drops the plan.
 
     Raises:
         SchemaError: The source lacks a key column.
@@ -120,11 +114,10 @@ def prepare(
         )
     written = tuple(c for c in data.columns if c not in passthrough)
     ordering = [*sequence_by, *(c for c in SOURCE_ORDER if c in data.columns)]
-    # Computed once, in the pass that counts it: the MERGE reads it twice (to find the files
-    # it touches, then to write). A checkpoint, not a cache: Delta refuses a MERGE whose
-    # source plan's caching changes while it runs.
     ranked = _ranked(data, keys, ordering, written)
     if checkpoint:
+        # A checkpoint, not a cache: Delta refuses a MERGE whose source plan's caching
+        # changes while it runs.
         ranked = ranked.localCheckpoint(eager=False, storageLevel=StorageLevel.MEMORY_AND_DISK)
     counts = ranked.agg(
         F.count(F.lit(1)).alias("rows"),
@@ -143,7 +136,6 @@ def prepare(
         int(counts["rows"]),
         int(counts["null_keys"]),
         int(counts["duplicates"]),
-        ranked if checkpoint else None,
     )
 
 
@@ -175,33 +167,6 @@ def merge(
     prepared = prepare(
         target, source, key_columns, sequence_by=sequence_by, delete_when=delete_when, uses=uses
     )
-    try:
-        return _merge_prepared(
-            target,
-            prepared,
-            key_columns,
-            sequence_by,
-            delete_when,
-            only_changed,
-            run_id,
-            tags,
-            transaction,
-        )
-    finally:
-        prepared.release()
-
-
-def _merge_prepared(
-    target: Target,
-    prepared: Prepared,
-    key_columns: Sequence[str],
-    sequence_by: Sequence[str],
-    delete_when: str | None,
-    only_changed: bool,
-    run_id: str | None,
-    tags: Mapping[str, Any] | None,
-    transaction: Transaction | None,
-) -> MergeResult:
     tagged = {"medallion_run_id": run_id, **(tags or {})}
     if prepared.source_rows == 0 and not tagged.get("medallion_consumed"):
         # Nothing to merge and no progress to record: Delta would not commit anyway.
@@ -254,7 +219,7 @@ def _merge_prepared(
             builder = builder.withSchemaEvolution()
         builder.execute()
 
-    settings = {**target.merge_settings(prepared.written), **MATERIALIZE_SOURCE}
+    settings = {**target.merge_settings(prepared.written), **_MATERIALIZE_SOURCE}
     with target.tagged_session(tagged, transaction, settings) as session:
         target.retrying("MERGE", lambda: attempt(session))
     return merge_result(committed(target, WriteMode.MERGE, run_id, before)[0], prepared)
@@ -310,7 +275,9 @@ def _declared(target: Target) -> T.StructType | None:
     return target.table.storage_schema if target.table is not None else None
 
 
-def _passthrough(source: DataFrame, known: T.StructType | None, used: Sequence[str]) -> list[str]:
+def _passthrough(
+    source: DataFrame, known: T.StructType | None, used: Sequence[str]
+) -> list[str]:
     """The source columns used on the way and not written.
 
     They are the columns the MERGE reads that the table does not store, and medallion's own
