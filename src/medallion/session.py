@@ -75,10 +75,15 @@ def _resolution(
     packages: Iterable[str], kafka: bool, config: Mapping[str, Any] | None
 ) -> list[str]:
     """What a package resolution depends on: the coordinates and the resolver's settings."""
-    wanted = [delta_package(), *([kafka_package()] if kafka else []), *packages]
+    wanted = _packages(packages, kafka)
     substitute = token_provider_substitute() if kafka else None
     resolver = sorted(f"{k}={v}" for k, v in (config or {}).items() if k.startswith("spark.jars"))
     return [*wanted, f"substitute={substitute}", *resolver]
+
+
+def _packages(packages: Iterable[str], kafka: bool) -> list[str]:
+    """The Maven coordinates to resolve: Delta's, the Kafka connector's, then ``packages``."""
+    return [delta_package(), *([kafka_package()] if kafka else []), *packages]
 
 
 def _cached(
@@ -215,6 +220,7 @@ def delta_builder(
     """
     from pyspark.sql import SparkSession
 
+    packages = list(packages)  # read more than once
     builder: SparkSession.Builder = SparkSession.builder.appName(app_name)
     settings: dict[str, str] = {
         "spark.sql.extensions": _DELTA_EXTENSION,
@@ -270,8 +276,7 @@ def delta_builder(
         # Resolved by an earlier session on this machine (see spark_session): no Ivy.
         settings["spark.jars"] = ",".join(cached)
     else:
-        wanted = [delta_package(), *([kafka_package()] if kafka else []), *packages]
-        settings["spark.jars.packages"] = ",".join(wanted)
+        settings["spark.jars.packages"] = ",".join(_packages(packages, kafka))
         substitute = token_provider_substitute() if kafka else None
         if substitute is not None:
             # The connector's own token provider is not on Maven Central for this Spark
@@ -352,6 +357,7 @@ def spark_session(
     from pyspark.errors import PySparkRuntimeError
     from pyspark.sql import SparkSession
 
+    packages = list(packages)  # read again after the start, to keep the resolved jars
     running = SparkSession.getActiveSession()
     if running is not None:
         # Returned as it is: applying this call's settings would change the settings of
