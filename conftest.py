@@ -48,10 +48,7 @@ def medallion_spark_settings() -> SparkSettings:
 
     return SparkSettings(
         app_name="medallion-tests",
-        # One partition for shuffles and for local collections: test data is a few rows, and
-        # each extra task is serialised, shipped and scheduled for nothing (test_delta_ops +
-        # test_example_gold, back to back: 310 s -> 228 s with 1 instead of 2).
-        shuffle_partitions=1,
+        shuffle_partitions=2,
         driver_memory="2g",
         ansi=True,
         log_level="ERROR",
@@ -68,7 +65,6 @@ def medallion_spark_settings() -> SparkSettings:
             "spark.sql.codegen.factoryMode": "NO_CODEGEN",
             "spark.databricks.delta.stats.collect": "false",
             "spark.sql.files.openCostInBytes": "134217728",
-            "spark.default.parallelism": "1",
         },
     )
 
