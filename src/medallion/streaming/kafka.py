@@ -331,30 +331,39 @@ def kafka_bronze_table(table: Table) -> Table:
 
 
 def _parsed(raw: DataFrame, schema: T.StructType) -> DataFrame:
-    """Each message's typed columns, and why it cannot be parsed (null when it can)."""
+    """Each message's typed columns, and why it cannot be parsed (null when it can).
+
+    One JSON parse per message: typed, with a column that catches what does not parse (not
+    JSON, or a value that does not fit its type). Only the messages caught there are parsed a
+    second time, as text, to name the columns whose values do not fit.
+    """
     text = F.col("value").cast("string")
-    options = {"mode": "PERMISSIVE", "allowSingleQuotes": "false"}
-    typed = F.from_json(text, schema, options)
-    # Parsed as text too, with a column that catches what is not valid (strict) JSON.
-    checked = T.StructType(
-        [*as_string_schema(schema).fields, T.StructField(_CORRUPT, T.StringType())]
-    )
-    strings = F.from_json(text, checked, {**options, "columnNameOfCorruptRecord": _CORRUPT})
-    valid_json = F.trim(text).startswith("{") & strings.isNotNull() & strings[_CORRUPT].isNull()
+    options = {
+        "mode": "PERMISSIVE",
+        "allowSingleQuotes": "false",
+        "columnNameOfCorruptRecord": _CORRUPT,
+    }
+    corrupt = T.StructField(_CORRUPT, T.StringType())
+    typed = F.from_json(text, T.StructType([*schema.fields, corrupt]), options)
+    strings = F.from_json(text, T.StructType([*as_string_schema(schema).fields, corrupt]), options)
+    bad = F.col("__typed").isNull() | F.col("__typed")[_CORRUPT].isNotNull()
+    # Separate projections: each parse runs once per message (Spark does not merge a
+    # projection into the next one that reads its expensive column twice).
+    parsed = raw.withColumn("__typed", typed).withColumn("__strings", F.when(bad, strings))
+    not_json = F.col("__strings").isNull() | F.col("__strings")[_CORRUPT].isNotNull()
     mismatched = _mismatched(schema.fields, F.col("__strings"), lambda n: F.col("__typed")[n])
     required = [f.name for f in schema.fields if not f.nullable]
     nulls = F.concat_ws(", ", *[F.when(F.col("__typed")[n].isNull(), F.lit(n)) for n in required])
     reason: Column = (
         F.when(F.col("value").isNull(), F.lit("empty message"))
-        .when(~F.col("__valid_json"), F.lit("malformed JSON message"))
-        .when(mismatched != "", F.concat(F.lit("value does not fit its column type: "), mismatched))
+        .when(~F.trim(text).startswith("{") | (bad & not_json), F.lit("malformed JSON message"))
+        .when(
+            bad & (mismatched != ""),
+            F.concat(F.lit("value does not fit its column type: "), mismatched),
+        )
         .when(nulls != "", F.concat(F.lit("null in NOT NULL column(s): "), nulls))
     )
-    return (
-        raw.withColumns({"__typed": typed, "__strings": strings, "__valid_json": valid_json})
-        .withColumn("__reason", reason)
-        .drop("__strings", "__valid_json")
-    )
+    return parsed.withColumn("__reason", reason).drop("__strings")
 
 
 @attrs.define(eq=False)
