@@ -21,6 +21,7 @@ from medallion import Table
 from medallion.errors import MedallionError
 from medallion.runner.runlog import read_run_log
 from medallion.streaming.kafka import (
+    BronzeStreamWriter,
     KafkaSource,
     dead_letter_location,
     kafka_bronze_table,
@@ -212,3 +213,29 @@ def test_secrets_stay_out_of_repr_and_errors_name_the_table(lakehouse: str) -> N
     silver = Table("t", "silver", schema="id STRING", primary_keys="id")
     with pytest.raises(MedallionError, match=r"'silver\.t': Kafka ingestion needs a bronze table"):
         kafka_bronze_table(silver)
+
+
+def test_a_micro_batch_whose_dead_letters_fail_fails_and_its_replay_writes_each_message_once(
+    spark: SparkSession, lakehouse: str
+) -> None:
+    # The dead letters are written while the rows are: their failure still fails the batch.
+    messages = [_event(1), _event(2), ("bad", b"not json")]
+    batch = spark.createDataFrame(
+        [(k.encode(), v, "events", 0, i) for i, (k, v) in enumerate(messages)],
+        "key BINARY, value BINARY, topic STRING, partition INT, offset LONG",
+    ).withColumn("timestamp", F.lit("2026-03-01 12:00:00").cast("timestamp"))
+    writer = BronzeStreamWriter(EVENTS, lakehouse, "events-from-kafka", log_runs=False)
+    blocker = Path(dead_letter_location(lakehouse))
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("a file where the dead-letter table goes")
+
+    with pytest.raises(Exception, match="_dead_letters"):
+        writer(batch, 0)
+    assert writer.batches == []
+
+    blocker.unlink()
+    writer(batch, 0)  # Spark replays the batch: what was committed is skipped
+    assert writer.batches == [(0, 2, 1)]
+    assert sorted(r["id"] for r in _bronze(spark, lakehouse).collect()) == ["e1", "e2"]
+    dead = _dead(spark, lakehouse).select("offset", "reason")
+    assert [tuple(r) for r in dead.collect()] == [(2, "malformed JSON message")]

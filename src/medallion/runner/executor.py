@@ -22,7 +22,10 @@ are such rows (one small read of the quarantine table); a step without ``exists_
 costs nothing more.
 
 A streaming micro-batch passes a :class:`Batch`: each of its writes is then a Delta
-transaction keyed by the batch, so a replayed batch is written exactly once.
+transaction keyed by the batch, so a replayed batch is written exactly once. As a replay skips
+whichever of them was committed, a micro-batch writes its quarantined rows and dead letters in
+a thread of their own while its rows are written (a batch step writes them first, and removes
+them again if its write fails).
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ from medallion.runner.results import StepRun, StepStatus
 from medallion.table import Table
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    from pyspark.sql import DataFrame, SparkSession
 
 __all__ = ["Batch", "Outcome", "RunInfo", "Work", "execute", "utcnow"]
 
@@ -266,21 +269,26 @@ def _execute(lakehouse: Lakehouse, work: Work, run: RunInfo, batch: Batch | None
         ):
             note = f"no new file ({sum(len(b.files_skipped) for b in batches)} seen before)"
             return Outcome(_ended(entry, clock, StepStatus.UP_TO_DATE, note=note))
-        quarantined = _side_writes(lakehouse, ctx, run, batch)
         written: WriteResult | None = None
         resolved = 0
-        if rows is not None:
-            written = write_by_policy(
-                target,
-                rows,
-                work.write or table.write,
-                load_time=run.started_at,
-                run_id=run.run_id,
-                tags=_tags(found, ctx),
-                transaction=(
-                    batch.transaction(batch.target_part) if batch else _files_transaction(batches)
-                ),
-            )
+        if batch is None:
+            quarantined = _side_writes(lakehouse, ctx, run, batch)
+            if rows is not None:
+                written = _write(target, rows, work, run, found, ctx, _files_transaction(batches))
+        else:
+            # Each write of a micro-batch is a transaction of the batch, which a replay skips
+            # once committed: its quarantined rows and dead letters are written in any order,
+            # so they go while the rows are written.
+            side = _Background(lakehouse.session, lambda: _side_writes(lakehouse, ctx, run, batch))
+            try:
+                if rows is not None:
+                    transaction = batch.transaction(batch.target_part)
+                    written = _write(target, rows, work, run, found, ctx, transaction)
+            except BaseException:
+                side.wait_quietly()
+                raise
+            side.wait()
+        if written is not None:
             quarantined = False  # the rows are written: their quarantined rows stay
             resolved = _resolve(lakehouse, ctx, run)
             if batches:
@@ -307,6 +315,55 @@ def _execute(lakehouse: Lakehouse, work: Work, run: RunInfo, batch: Batch | None
     finally:
         if ctx is not None:
             ctx.release()
+
+
+def _write(
+    target: Target,
+    rows: DataFrame,
+    work: Work,
+    run: RunInfo,
+    found: Mapping[str, Changes],
+    ctx: StepContext,
+    transaction: Transaction | None,
+) -> WriteResult:
+    """Write the step's rows by its table's policy, tagged with what it consumed."""
+    return write_by_policy(
+        target,
+        rows,
+        work.write or work.table.write,
+        load_time=run.started_at,
+        run_id=run.run_id,
+        tags=_tags(found, ctx),
+        transaction=transaction,
+    )
+
+
+class _Background:
+    """An action run in a thread whose Spark jobs keep this thread's properties (job group)."""
+
+    def __init__(self, spark: SparkSession, action: Callable[[], object]) -> None:
+        from pyspark import InheritableThread
+
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                action()
+            except BaseException as exc:
+                self._error = exc
+
+        self._thread = InheritableThread(run, session=spark)
+        self._thread.start()
+
+    def wait(self) -> None:
+        """Wait for the action; raise its error, if it failed."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def wait_quietly(self) -> None:
+        """Wait for the action, whatever its outcome (another error is on its way)."""
+        self._thread.join()
 
 
 def _news(found: Mapping[str, Changes]) -> bool:
