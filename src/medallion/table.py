@@ -130,9 +130,10 @@ class Table:
         max_quarantine_share: Fail a step when its quality checks quarantine more than this
             share (0 to 1) of the rows it read.
         optimize_after_write: Have a pipeline run OPTIMIZE (with ``zorder_by``) right after each
-            write that committed. Worth it for tables read often and written in small pieces
-            (gold); a large table is better optimized on a schedule (``medallion optimize``),
-            because Z-ordering rewrites every file.
+            write that committed, except an overwrite of an unpartitioned table that left one
+            file of one row group (OPTIMIZE would rewrite it as it is). Worth it for tables
+            read often and written in small pieces (gold); a large table is better optimized
+            on a schedule (``medallion optimize``), because Z-ordering rewrites every file.
 
     Example:
         >>> customers = Table("customers", "silver", schema="id STRING, tier STRING",

@@ -21,6 +21,7 @@ from medallion import (
     DeltaOps,
     FileSource,
     Merge,
+    Overwrite,
     Pipeline,
     StepContext,
     StepStatus,
@@ -366,3 +367,39 @@ def test_a_late_change_record_does_not_undo_a_later_one(
     later = merge([("c1", 6, "platinum", "U"), ("c2", 6, None, "D")])
     assert (later.rows_updated, later.rows_deleted) == (1, 1)
     assert _rows(ops.read(), "id", "tier") == [("c1", "platinum"), ("c3", "bronze")]
+
+
+# -- optimize after write ----------------------------------------------------------------------
+
+BANDS = Table(
+    "bands",
+    "gold",
+    schema="id BIGINT, band STRING",
+    write=Overwrite(),
+    optimize_after_write=True,
+    zorder_by="band",
+)
+
+
+def test_optimize_after_write_z_orders_several_files_and_skips_a_single_small_one(
+    spark: SparkSession, lakehouse: str
+) -> None:
+    pipeline = Pipeline("bands")
+
+    @pipeline.step(BANDS)
+    def bands(ctx: StepContext) -> DataFrame:
+        rows = ctx.spark.range(40).select("id", (F.col("id") % 4).cast("string").alias("band"))
+        return rows.repartition(int(ctx.param("files")))
+
+    ops = DeltaOps.of(spark, BANDS, lakehouse)
+    several = pipeline.run(spark, lakehouse, params={"files": "3"})
+    assert several.succeeded
+    assert [c.operation for c in ops.history()][:2] == ["OPTIMIZE", "WRITE"]
+    assert ops.detail().num_files == 1
+
+    # One small file: OPTIMIZE would rewrite it as it is, so no commit follows the write.
+    single = pipeline.run(spark, lakehouse, params={"files": "1"})
+    assert single.succeeded
+    newest = ops.history()[0]
+    assert (newest.operation, newest.version) == ("WRITE", single.steps[0].write.version)
+    assert _rows(ops.read(), "id", "band") == [(i, str(i % 4)) for i in range(40)]

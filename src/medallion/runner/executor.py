@@ -10,7 +10,8 @@ their steps through :func:`execute`:
 3. write what the context collected (quarantined rows, dead letters), then the rows by the
    table's write policy, with the run's id and the source versions consumed in that commit;
    then mark the quarantined rows it replayed and wrote resolved;
-4. compact the table when it asks for it (``optimize_after_write``);
+4. compact the table when it asks for it (``optimize_after_write``), unless an overwrite left
+   it one small file;
 5. report a :class:`~medallion.StepRun`, failures included (the caller logs it).
 
 Late-arriving references: for an incremental step whose table has ``exists_in`` rules, the
@@ -46,7 +47,7 @@ from medallion.delta.results import MergeResult, Transaction, WriteResult
 from medallion.errors import PipelineDefinitionError
 from medallion.ingest.files import FileBatch, ingest_result
 from medallion.lakehouse import Lakehouse
-from medallion.policies import Append, WritePolicy
+from medallion.policies import Append, WriteMode, WritePolicy
 from medallion.quality.quarantine import (
     open_quarantine,
     resolve_quarantine,
@@ -293,7 +294,7 @@ def _execute(lakehouse: Lakehouse, work: Work, run: RunInfo, batch: Batch | None
             resolved = _resolve(lakehouse, ctx, run)
             if batches:
                 written = ingest_result(written, _combined(batches))
-            if table.optimize_after_write and written.version is not None:
+            if table.optimize_after_write and _optimizable(target, written):
                 optimize(target)
         counted = _counted(entry, ctx, written)
         bad_files = getattr(written, "bad_files_note", None)  # an ingestion's
@@ -364,6 +365,28 @@ class _Background:
     def wait_quietly(self) -> None:
         """Wait for the action, whatever its outcome (another error is on its way)."""
         self._thread.join()
+
+
+#: A file above this size may hold several Parquet row groups, which Z-ordering sorts.
+_ONE_ROW_GROUP = 128 * 1024 * 1024
+
+
+def _optimizable(target: Target, written: WriteResult) -> bool:
+    """Whether OPTIMIZE after the write can change the table.
+
+    Not after an overwrite of an unpartitioned table that left one small file: compacting or
+    Z-ordering it would rewrite that file as it is (one row group, nothing to cluster).
+    """
+    if written.version is None:
+        return False
+    table = target.table
+    if written.mode is not WriteMode.OVERWRITE or table is None or table.partition_by:
+        return True
+    commit = target.last_commit()
+    if commit.version != written.version:
+        return True
+    files, size = commit.metrics.get("numFiles"), commit.metrics.get("numOutputBytes")
+    return files is None or size is None or files > 1 or size > _ONE_ROW_GROUP
 
 
 def _news(found: Mapping[str, Changes]) -> bool:
