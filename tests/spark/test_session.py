@@ -14,6 +14,7 @@ from pyspark.sql import SparkSession
 
 from medallion.errors import JarResolutionError
 from medallion.jars import delta_package, fetch_jars
+from medallion.runner.jobs import local_properties
 from medallion.session import delta_builder, ensure_delta, is_delta_configured
 
 
@@ -21,6 +22,33 @@ def test_the_test_session_is_delta_ready(spark: SparkSession) -> None:
     assert is_delta_configured(spark)
     ensure_delta(spark)
     assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
+
+
+def test_a_commit_off_utc_is_not_followed_by_a_read_of_the_whole_table(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    # Off UTC, Delta would re-read the table's state after each commit to verify its checksum.
+    path = str(tmp_path / "numbers")
+    rows = spark.range(5)
+    rows.write.format("delta").save(path)
+    verify = "spark.databricks.delta.allFilesInCrc.verificationMode.forceOnNonUTC.enabled"
+    assert spark.conf.get(verify) == "false"
+
+    def jobs_of_an_append(group: str) -> int:
+        with local_properties(spark, {"spark.jobGroup.id": group}):
+            rows.write.format("delta").mode("append").save(path)
+        return len(spark.sparkContext.statusTracker().getJobIdsForGroup(group))
+
+    spark.conf.set("spark.sql.session.timeZone", "Europe/Berlin")
+    try:
+        ours = jobs_of_an_append("off-utc-medallion")
+        spark.conf.set(verify, "true")  # Delta's default
+        deltas = jobs_of_an_append("off-utc-delta-default")
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", "UTC")
+        spark.conf.set(verify, "false")
+    assert (ours, deltas > ours) == (1, True)
+    assert spark.read.format("delta").load(path).count() == 15
 
 
 def test_a_jars_folder_without_delta_is_refused(tmp_path: Path) -> None:
