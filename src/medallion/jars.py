@@ -9,10 +9,10 @@ offline machine, and pass it as ``jars_dir`` to :func:`medallion.spark_session`:
     medallion jars fetch --dest ./jars --kafka  # Delta and Spark's Kafka connector
 
 Example:
-    >>> delta_package("4.1.4", "4.4.0")
-    'io.delta:delta-spark_4.1_2.13:4.4.0'
-    >>> kafka_package("4.1.4")
-    'org.apache.spark:spark-sql-kafka-0-10_2.13:4.1.4'
+    >>> delta_package("4.0.5", "4.4.0")
+    'io.delta:delta-spark_4.0_2.13:4.4.0'
+    >>> kafka_package("4.2.0")
+    'org.apache.spark:spark-sql-kafka-0-10_2.13:4.2.0'
 """
 
 from __future__ import annotations
@@ -33,9 +33,13 @@ from medallion.errors import JarResolutionError
 
 __all__ = [
     "CACHE_DIR_ENV",
+    "KAFKA_CONNECTOR_SUBSTITUTES",
+    "KAFKA_RESTART_BUG",
+    "SUPPORTED_SPARK_LINES",
     "TOKEN_PROVIDER_SUBSTITUTES",
     "cache_dir",
     "cached_jars",
+    "compatibility_warnings",
     "delta_package",
     "fetch_jars",
     "jar_files",
@@ -43,6 +47,7 @@ __all__ = [
     "maven_url",
     "remember_jars",
     "spark_jars_dir",
+    "spark_line",
     "token_provider_substitute",
 ]
 
@@ -78,25 +83,105 @@ def delta_package(spark_version: str | None = None, delta_version: str | None = 
     return f"io.delta:delta-spark_{major_minor}_{_SCALA}:{delta}"
 
 
-def kafka_package(spark_version: str | None = None) -> str:
-    """The Maven coordinates of Spark's Structured Streaming Kafka connector.
+#: The Spark lines medallion supports and tests; Delta publishes its jars for each of them.
+SUPPORTED_SPARK_LINES: tuple[str, ...] = ("4.0", "4.1", "4.2")
+
+#: pyspark releases whose Kafka connector (``spark-sql-kafka-0-10``) is not on Maven Central,
+#: and the release of the same line used instead.
+KAFKA_CONNECTOR_SUBSTITUTES: dict[str, str] = {"4.0.5": "4.0.4", "4.1.4": "4.1.3"}
+
+#: Spark releases whose Kafka connector fails a query restarted from a checkpoint with an
+#: unfinished micro-batch (SPARK-55271: a NullPointerException in progress reporting).
+KAFKA_RESTART_BUG: frozenset[str] = frozenset({"4.1.0", "4.1.1", "4.1.2"})
+
+
+def spark_line(spark_version: str | None = None) -> str:
+    """A Spark version's line, ``major.minor``.
 
     Args:
         spark_version: Spark's version; defaults to the installed pyspark's.
 
     Returns:
-        ``"org.apache.spark:spark-sql-kafka-0-10_2.13:<spark version>"``.
+        The line, e.g. ``"4.1"``.
+
+    Example:
+        >>> spark_line("4.1.3")
+        '4.1'
+    """
+    return ".".join((spark_version or _spark_version()).split(".")[:2])
+
+
+def compatibility_warnings(spark_version: str | None = None, *, kafka: bool = False) -> list[str]:
+    """What is known to go wrong with a Spark release, as sentences (empty when nothing is).
+
+    Args:
+        spark_version: Spark's version; defaults to the installed pyspark's.
+        kafka: Whether Spark's Kafka connector is used.
+
+    Returns:
+        One sentence per known problem.
+
+    Example:
+        >>> compatibility_warnings("4.1.3", kafka=True)
+        []
+        >>> compatibility_warnings("4.1.1", kafka=True)[0][:60]
+        'Spark 4.1.1: its Kafka connector fails a streaming query res'
+        >>> compatibility_warnings("3.5.1")[0][:52]
+        'Spark 3.5.1 is not supported: medallion supports Spa'
+    """
+    version = spark_version or _spark_version()
+    found = []
+    if spark_line(version) not in SUPPORTED_SPARK_LINES:
+        lines = ", ".join(SUPPORTED_SPARK_LINES)
+        found.append(
+            f"Spark {version} is not supported: medallion supports Spark {lines} "
+            "(Delta Lake publishes no jar of its version for other lines)"
+        )
+    if kafka and version in KAFKA_RESTART_BUG:
+        found.append(
+            f"Spark {version}: its Kafka connector fails a streaming query restarted from a "
+            "checkpoint with an unfinished micro-batch (SPARK-55271); use pyspark 4.1.3 or later"
+        )
+    if kafka and version in KAFKA_CONNECTOR_SUBSTITUTES:
+        found.append(
+            f"Spark {version}: Maven Central has no Kafka connector of this release; "
+            f"medallion uses {KAFKA_CONNECTOR_SUBSTITUTES[version]}'s"
+        )
+    return found
+
+
+def kafka_package(spark_version: str | None = None) -> str:
+    """The Maven coordinates of Spark's Structured Streaming Kafka connector.
+
+    The connector's version is Spark's, except for the releases of
+    :data:`KAFKA_CONNECTOR_SUBSTITUTES`, whose connector Maven Central does not serve: the
+    newest earlier release of the same line is used instead.
+
+    Args:
+        spark_version: Spark's version; defaults to the installed pyspark's.
+
+    Returns:
+        ``"org.apache.spark:spark-sql-kafka-0-10_2.13:<connector version>"``.
 
     Example:
         >>> kafka_package("4.1.3")
         'org.apache.spark:spark-sql-kafka-0-10_2.13:4.1.3'
+        >>> kafka_package("4.0.5")
+        'org.apache.spark:spark-sql-kafka-0-10_2.13:4.0.4'
     """
-    return f"org.apache.spark:spark-sql-kafka-0-10_{_SCALA}:{spark_version or _spark_version()}"
+    version = spark_version or _spark_version()
+    return f"org.apache.spark:spark-sql-kafka-0-10_{_SCALA}:" + KAFKA_CONNECTOR_SUBSTITUTES.get(
+        version, version
+    )
 
 
-#: Spark versions whose ``spark-token-provider-kafka`` jar is not on Maven Central, and the
-#: release of it used instead (the connector's delegation-token helper, unchanged since).
-TOKEN_PROVIDER_SUBSTITUTES: dict[str, str] = {"4.1.2": "4.1.1", "4.1.3": "4.1.1"}
+#: Kafka connector releases whose ``spark-token-provider-kafka`` jar is not on Maven Central,
+#: and the release of it used instead (the connector's delegation-token helper, unchanged
+#: within a line).
+TOKEN_PROVIDER_SUBSTITUTES: dict[str, str] = {
+    **{f"4.0.{patch}": "4.0.0" for patch in range(1, 5)},
+    **{"4.1.0": "4.1.1", "4.1.2": "4.1.1", "4.1.3": "4.1.1"},
+}
 _TOKEN_PROVIDER = f"org.apache.spark:spark-token-provider-kafka-0-10_{_SCALA}"
 
 
@@ -104,8 +189,9 @@ def token_provider_substitute(spark_version: str | None = None) -> str | None:
     """The Maven coordinates of the Kafka token provider to use instead of the missing one.
 
     Spark's Kafka connector depends on ``spark-token-provider-kafka-0-10`` of its own version;
-    for some Spark releases that jar is not served by Maven Central (4.1.2 and 4.1.3), so the
-    connector is resolved without it and the nearest earlier release is added.
+    for many releases that jar is not served by Maven Central (see
+    :data:`TOKEN_PROVIDER_SUBSTITUTES`), so the connector is resolved without it and a release
+    of the same line that is served is added.
 
     Args:
         spark_version: Spark's version; defaults to the installed pyspark's.
@@ -118,8 +204,11 @@ def token_provider_substitute(spark_version: str | None = None) -> str | None:
         'org.apache.spark:spark-token-provider-kafka-0-10_2.13:4.1.1'
         >>> token_provider_substitute("4.1.1") is None
         True
+        >>> token_provider_substitute("4.0.5")  # connector 4.0.4
+        'org.apache.spark:spark-token-provider-kafka-0-10_2.13:4.0.0'
     """
-    substitute = TOKEN_PROVIDER_SUBSTITUTES.get(spark_version or _spark_version())
+    connector = kafka_package(spark_version).rsplit(":", 1)[1]
+    substitute = TOKEN_PROVIDER_SUBSTITUTES.get(connector)
     return f"{_TOKEN_PROVIDER}:{substitute}" if substitute else None
 
 

@@ -19,6 +19,7 @@ import hashlib
 import os
 import shutil
 import time
+import warnings
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
@@ -28,6 +29,7 @@ from medallion.errors import DeltaNotConfiguredError, JarResolutionError, Sessio
 from medallion.jars import (
     cache_dir,
     cached_jars,
+    compatibility_warnings,
     delta_package,
     jar_files,
     kafka_package,
@@ -189,6 +191,11 @@ def delta_builder(
     (``spark.databricks.delta.allFilesInCrc.verificationMode.forceOnNonUTC.enabled``) is off:
     with it, an append of a few rows costs three Spark jobs instead of one.
 
+    Delta's jar is the one built for the Spark line pyspark belongs to (4.0, 4.1 or 4.2, see
+    :func:`medallion.jars.delta_package`). A Spark release with a known problem
+    (:func:`medallion.jars.compatibility_warnings`: an unsupported line, or with ``kafka`` a
+    connector affected by SPARK-55271) gets a ``RuntimeWarning``.
+
     Args:
         app_name: The Spark application name.
         master: The master URL: ``"local[*]"`` by default, ``"spark://host:7077"`` for a
@@ -225,6 +232,8 @@ def delta_builder(
     """
     from pyspark.sql import SparkSession
 
+    for problem in compatibility_warnings(kafka=kafka):
+        warnings.warn(problem, RuntimeWarning, stacklevel=2)
     packages = list(packages)  # read more than once
     builder: SparkSession.Builder = SparkSession.builder.appName(app_name)
     settings: dict[str, str] = {

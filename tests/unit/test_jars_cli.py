@@ -14,6 +14,7 @@ from medallion.errors import JarResolutionError, MedallionError, SessionError
 from medallion.jars import (
     _artifact,
     _pom,
+    compatibility_warnings,
     delta_package,
     fetch_jars,
     jar_files,
@@ -52,7 +53,22 @@ def test_delta_package_defaults_to_the_installed_versions() -> None:
 
 
 def test_kafka_package_for_a_given_version() -> None:
-    assert kafka_package("4.1.4") == "org.apache.spark:spark-sql-kafka-0-10_2.13:4.1.4"
+    assert kafka_package("4.2.0") == "org.apache.spark:spark-sql-kafka-0-10_2.13:4.2.0"
+    # Maven Central has no connector of 4.1.4 (nor 4.0.5): the newest of the line stands in.
+    assert kafka_package("4.1.4") == "org.apache.spark:spark-sql-kafka-0-10_2.13:4.1.3"
+    assert kafka_package("4.0.5") == "org.apache.spark:spark-sql-kafka-0-10_2.13:4.0.4"
+
+
+def test_known_problems_of_a_spark_release_are_named() -> None:
+    assert compatibility_warnings("4.1.3", kafka=True) == []
+    assert compatibility_warnings("4.0.4", kafka=True) == []
+    assert compatibility_warnings("4.1.2") == []  # without Kafka the connector's bug is moot
+    (bug,) = compatibility_warnings("4.1.2", kafka=True)
+    assert "SPARK-55271" in bug and "4.1.3" in bug
+    (line,) = compatibility_warnings("3.5.7")
+    assert "Spark 3.5.7 is not supported" in line and "4.0, 4.1, 4.2" in line
+    (substitute,) = compatibility_warnings("4.1.4", kafka=True)
+    assert "uses 4.1.3's" in substitute
 
 
 def test_kafka_package_defaults_to_the_installed_spark_version() -> None:

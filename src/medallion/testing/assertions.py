@@ -1,7 +1,7 @@
 """Assertions for lakehouse tests: tables, rows, quarantined rows and row conservation.
 
 DataFrame comparisons use `chispa <https://github.com/MrPowers/chispa>`_ (the ``testing``
-extra: ``pip install 'medallion[testing]'``), so a mismatch shows both sides, row by row.
+extra: ``pip install 'medallion-lakehouse[testing]'``), so a mismatch shows both sides, row by row.
 Every helper raises :class:`AssertionError`, which pytest reports as a test failure.
 
 Example:
@@ -41,7 +41,7 @@ __all__ = [
 
 _CHISPA_MISSING = (
     "medallion.testing.assertions compares DataFrames with chispa, which is not installed: "
-    "pip install 'medallion[testing]' (or pip install 'chispa>=0.12')"
+    "pip install 'medallion-lakehouse[testing]' (or pip install 'chispa>=0.12')"
 )
 
 

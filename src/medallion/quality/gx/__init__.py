@@ -1,4 +1,4 @@
-"""Great Expectations suites as medallion quality rules (the ``medallion[gx]`` extra).
+"""Great Expectations suites as medallion quality rules (the ``medallion-lakehouse[gx]`` extra).
 
 An expectation suite of `Great Expectations <https://greatexpectations.io>`_ (GX 1.x; an
 ``ExpectationSuite``, its JSON as a dict, or the path of a JSON file) runs on a Spark DataFrame

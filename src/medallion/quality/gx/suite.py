@@ -24,11 +24,11 @@ __all__ = ["GXNotInstalledError", "SuiteLike", "load_suite"]
 #: the path of such a JSON file.
 SuiteLike = Union["ExpectationSuite", Mapping[str, Any], str, "os.PathLike[str]"]
 
-_INSTALL = "pip install 'medallion[gx]'"
+_INSTALL = "pip install 'medallion-lakehouse[gx]'"
 
 
 class GXNotInstalledError(MedallionError, ImportError):
-    """Great Expectations is not installed; ``pip install 'medallion[gx]'`` installs it.
+    """Great Expectations is not installed; ``pip install 'medallion-lakehouse[gx]'`` installs it.
 
     Example:
         Raised by every function of :mod:`medallion.quality.gx` when the extra is missing::
@@ -36,7 +36,7 @@ class GXNotInstalledError(MedallionError, ImportError):
             try:
                 rules = rules_from_suite("suites/orders.json")
             except GXNotInstalledError as exc:
-                print(exc)  # ... pip install 'medallion[gx]'
+                print(exc)  # ... pip install 'medallion-lakehouse[gx]'
 
         It is an :class:`ImportError` too, for code that checks optional imports:
 
