@@ -23,19 +23,19 @@ def _landing(ctx: StepContext, folder: str, file_format: str) -> FileSource:
     return FileSource(f"{ctx.param('landing')}/{folder}", file_format)
 
 
-@pipeline.step(BRONZE_CUSTOMERS)
+@pipeline.step(BRONZE_CUSTOMERS, params=["landing"])
 def bronze_customers(ctx: StepContext) -> DataFrame:
     """Ingest the customer CSV exports."""
     return ctx.read_files(_landing(ctx, "customers", "csv"))
 
 
-@pipeline.step(BRONZE_PRODUCTS)
+@pipeline.step(BRONZE_PRODUCTS, params=["landing"])
 def bronze_products(ctx: StepContext) -> DataFrame:
     """Ingest the product catalogue."""
     return ctx.read_files(_landing(ctx, "products", "json"))
 
 
-@pipeline.step(BRONZE_TRANSACTIONS)
+@pipeline.step(BRONZE_TRANSACTIONS, params=["landing"])
 def bronze_transactions(ctx: StepContext) -> DataFrame:
     """Ingest the transaction batches."""
     return ctx.read_files(_landing(ctx, "transactions", "json"))

@@ -32,6 +32,7 @@ __all__ = [
     "LakehouseBusyError",
     "MedallionError",
     "MedallionWarning",
+    "MissingParamsError",
     "PipelineDefinitionError",
     "PipelineError",
     "QualityFailedError",
@@ -396,6 +397,40 @@ class UnknownStepError(PipelineError, KeyError):
     def __str__(self) -> str:
         # KeyError's str() quotes its argument; keep the message readable.
         return str(self.args[0]) if self.args else ""
+
+
+class MissingParamsError(PipelineError, ValueError):
+    """A run was started without run parameters its pipeline declares as required.
+
+    Raised before anything runs (no Spark job, no lease, no run-log row).
+
+    Attributes:
+        pipeline: The pipeline's name.
+        missing: The names of the missing parameters.
+
+    Example:
+        >>> from medallion import Pipeline
+        >>> try:
+        ...     Pipeline("shop", params=["landing"]).check_params({})
+        ... except MissingParamsError as exc:
+        ...     print(exc.missing)
+        ...     print(str(exc).split(": ")[0])
+        ...     print(str(exc).split(": ", 1)[1])  # doctest: +NORMALIZE_WHITESPACE
+        ('landing',)
+        pipeline 'shop' needs the run parameter 'landing'
+        pass params={'landing': ...} to Pipeline.run (on the command line: --param landing=...)
+    """
+
+    def __init__(self, pipeline: str, missing: tuple[str, ...]) -> None:
+        self.pipeline = pipeline
+        self.missing = missing
+        names = ", ".join(repr(name) for name in missing)
+        python = ", ".join(f"{name!r}: ..." for name in missing)
+        flags = " ".join(f"--param {name}=..." for name in missing)
+        super().__init__(
+            f"pipeline {pipeline!r} needs the run parameter{'s' if len(missing) > 1 else ''} "
+            f"{names}: pass params={{{python}}} to Pipeline.run (on the command line: {flags})"
+        )
 
 
 class RunNotFoundError(PipelineError, LookupError):

@@ -15,7 +15,13 @@ import pytest
 from pyspark.sql import SparkSession
 
 from medallion import Layer, Pipeline, Plan, QualityRule, Step, StepContext, Table
-from medallion.errors import CycleError, PipelineDefinitionError, PipelineError, UnknownStepError
+from medallion.errors import (
+    CycleError,
+    MissingParamsError,
+    PipelineDefinitionError,
+    PipelineError,
+    UnknownStepError,
+)
 from medallion.pipeline import PlannedStep, graph
 from medallion.pipeline.step import StepOutput
 
@@ -505,7 +511,7 @@ def test_step_context_helpers_need_no_spark() -> None:
         ctx.param("source")
     assert str(info.value) == (
         "the step producing 'silver.orders' needs the run parameter 'source' (given: day, limit); "
-        "pass params={'source': ...} to Pipeline.run"
+        "pass params={'source': ...} to Pipeline.run (on the command line: --param source=...)"
     )
     assert ORDERS.layer is Layer.SILVER
 
@@ -567,3 +573,51 @@ def test_dry_run_reports_changes_of_a_table_that_does_not_record_them() -> None:
     )
     line = "  1. report: changes(silver.orders), changes(silver.customers) -> gold.order_report"
     assert line in plan.render()
+
+
+def _with_params() -> Pipeline:
+    pipeline = Pipeline("shop", params={"days": "7", "region": None})
+    pipeline.step(RAW_ORDERS, params=["landing"], name="load")(write_nothing)
+    pipeline.step(ORDERS, inputs=[RAW_ORDERS], name="clean")(write_nothing)
+    return pipeline
+
+
+def test_declared_params_get_their_defaults_and_missing_ones_are_named() -> None:
+    pipeline = _with_params()
+    assert pipeline.params == {"days": "7", "region": None}
+    assert pipeline.steps[0].params == ("landing",)
+    assert pipeline.check_params({"region": "eu", "landing": "/in", "extra": 1}) == {
+        "days": "7",
+        "region": "eu",
+        "landing": "/in",
+        "extra": "1",
+    }
+    with pytest.raises(MissingParamsError) as caught:
+        pipeline.check_params({"days": "1"})
+    assert caught.value.missing == ("region", "landing")
+    assert str(caught.value) == (
+        "pipeline 'shop' needs the run parameters 'region', 'landing': pass "
+        "params={'region': ..., 'landing': ...} to Pipeline.run "
+        "(on the command line: --param region=... --param landing=...)"
+    )
+
+
+def test_a_step_s_params_are_needed_only_when_the_step_runs() -> None:
+    pipeline = _with_params()
+    plan = pipeline.plan("/lake", ["silver.orders"], downstream=False)
+    silver_only = [planned.step for planned in plan.steps]
+    assert pipeline.check_params({"region": "eu"}, silver_only) == {"days": "7", "region": "eu"}
+
+
+def test_dry_run_reports_missing_params_when_given_the_run_s_params() -> None:
+    pipeline = _with_params()
+    assert pipeline.dry_run("/lake", echo=False).ok  # params not given: not checked
+    plan = pipeline.dry_run("/lake", echo=False, params={"region": "eu"})
+    assert plan.problems == (
+        "pipeline 'shop' needs the run parameter 'landing': pass params={'landing': ...} to "
+        "Pipeline.run (on the command line: --param landing=...)",
+    )
+    selected = pipeline.dry_run(
+        "/lake", ["silver.orders"], downstream=False, echo=False, params={"region": "eu"}
+    )
+    assert selected.ok

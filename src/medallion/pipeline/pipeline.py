@@ -11,7 +11,12 @@ from typing import TYPE_CHECKING
 import attrs
 
 from medallion.delta.tables import table_exists
-from medallion.errors import PipelineDefinitionError, RunCancelledError, StepFailedError
+from medallion.errors import (
+    MissingParamsError,
+    PipelineDefinitionError,
+    RunCancelledError,
+    StepFailedError,
+)
 from medallion.lakehouse import Lakehouse, resolve_root
 from medallion.pipeline import graph
 from medallion.pipeline.step import Step, StepFunction
@@ -133,8 +138,16 @@ class Pipeline:
     steps without touching data; :meth:`run` executes all steps or a selection with the steps
     downstream of it.
 
+    Run parameters (:meth:`StepContext.param`: a landing folder, a date) can be declared, by
+    the pipeline (with defaults) or by the steps that read them (``@pipeline.step(...,
+    params=["landing"])``), so that a run missing one fails before it starts (and
+    ``medallion run`` before Spark starts).
+
     Args:
         name: The pipeline's name.
+        params: Run parameters every run needs: names (required), or a mapping of names to
+            defaults (``None``: required). Parameters not declared can still be passed and
+            read; a step reading a missing one fails when it runs.
 
     Example:
         >>> from medallion import Pipeline, Table
@@ -148,9 +161,58 @@ class Pipeline:
         ['count_events']
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(
+        self, name: str, *, params: Iterable[str] | Mapping[str, str | None] = ()
+    ) -> None:
         self.name = name
         self._steps: list[Step] = []
+        declared = params.items() if isinstance(params, Mapping) else ((p, None) for p in params)
+        self._params: dict[str, str | None] = {
+            str(key): None if value is None else str(value) for key, value in declared
+        }
+
+    @property
+    def params(self) -> Mapping[str, str | None]:
+        """The declared run parameters and their defaults (``None``: required).
+
+        Example:
+            >>> Pipeline("shop", params={"landing": None, "days": "7"}).params
+            {'landing': None, 'days': '7'}
+        """
+        return dict(self._params)
+
+    def check_params(
+        self, given: Mapping[str, object] | None, steps: Iterable[Step] | None = None
+    ) -> dict[str, str]:
+        """The run's parameters: ``given`` over the declared defaults, all required ones there.
+
+        Required are the pipeline's parameters without a default and those the ``steps``
+        declare (all the pipeline's steps by default).
+
+        Args:
+            given: The parameters a run was given.
+            steps: The steps the run includes.
+
+        Returns:
+            The parameters the run's steps see.
+
+        Raises:
+            MissingParamsError: A required parameter is missing (named with the hint).
+
+        Example:
+            >>> shop = Pipeline("shop", params={"landing": None, "days": "7"})
+            >>> shop.check_params({"landing": "data/landing"})
+            {'days': '7', 'landing': 'data/landing'}
+        """
+        values = {k: v for k, v in self._params.items() if v is not None}
+        values.update({str(k): str(v) for k, v in (given or {}).items()})
+        required = dict.fromkeys(self._params)
+        for step in self._steps if steps is None else steps:
+            required.update(dict.fromkeys(step.params))
+        missing = tuple(name for name in required if name not in values)
+        if missing:
+            raise MissingParamsError(self.name, missing)
+        return values
 
     @property
     def steps(self) -> tuple[Step, ...]:
@@ -164,6 +226,7 @@ class Pipeline:
         inputs: Iterable[Table | ChangesOf] = (),
         name: str | None = None,
         description: str | None = None,
+        params: Iterable[str] = (),
     ) -> Callable[[StepFunction], Step]:
         """Register the decorated function as the step that produces ``table``.
 
@@ -178,6 +241,8 @@ class Pipeline:
                 changed since the step's last write (see :func:`~medallion.changes`).
             name: The step's name; defaults to the function's name.
             description: Defaults to the first line of the function's docstring.
+            params: The run parameters the step reads: a run that includes the step fails
+                before it starts without them (unless the pipeline gives a default).
 
         Returns:
             A decorator that returns the registered :class:`Step`.
@@ -209,9 +274,11 @@ class Pipeline:
                 )
             input_tables.append(item)
 
+        needs = tuple(params)
+
         def register(fn: StepFunction) -> Step:
             created = Step.from_function(
-                fn, table, tuple(input_tables), name, description, tuple(incremental)
+                fn, table, tuple(input_tables), name, description, tuple(incremental), needs
             )
             self.add(created)
             return created
@@ -318,6 +385,7 @@ class Pipeline:
         downstream: bool = True,
         spark: SparkSession | None = None,
         echo: bool = True,
+        params: Mapping[str, object] | None = None,
     ) -> Plan:
         """Build and validate the plan, print it, and touch no data.
 
@@ -334,6 +402,8 @@ class Pipeline:
             downstream: With ``select``, include the steps downstream of it.
             spark: A session for the checks that need Spark.
             echo: Print the plan.
+            params: The run parameters a run would get: when given, a missing required one
+                is a problem.
 
         Returns:
             The plan, with the problems found in :attr:`Plan.problems`.
@@ -359,6 +429,11 @@ class Pipeline:
 
         plan = self.plan(root, select, downstream=downstream)
         problems: list[str] = []
+        if params is not None:
+            try:
+                self.check_params(params, (planned.step for planned in plan.steps))
+            except MissingParamsError as exc:
+                problems.append(str(exc))
         for planned in plan.steps:
             for source in planned.step.changes_of:
                 if source.properties.get(_CHANGE_FEED, "false").lower() != "true":
@@ -436,7 +511,8 @@ class Pipeline:
             select: Step or table names to run; ``None`` for all.
             downstream: With ``select``, also run the steps downstream of it.
             run_id: The run's id; a new UUID by default.
-            params: Parameters the steps read with :meth:`StepContext.param`.
+            params: Parameters the steps read with :meth:`StepContext.param`, over the
+                declared defaults.
             log: Append the run to the lakehouse's run log (``<root>/_medallion/runs``), one
                 row per step, failed and skipped steps included.
             progress: Called with a line of text when each step starts and ends (``print``,
@@ -447,6 +523,7 @@ class Pipeline:
             The run's result.
 
         Raises:
+            MissingParamsError: A declared required parameter is missing (nothing ran).
             StepFailedError: A step failed; the original error is its ``__cause__``.
             LakehouseBusyError: Another live run holds the lakehouse.
             RunCancelledError: A signal stopped the run; its ``result`` says which steps ran.
@@ -463,7 +540,8 @@ class Pipeline:
             (True, 3)
         """
         plan = self.plan(root, select, downstream=downstream)
-        info = RunInfo(run_id or uuid.uuid4().hex, self.name, utcnow(), dict(params or {}))
+        values = self.check_params(params, (planned.step for planned in plan.steps))
+        info = RunInfo(run_id or uuid.uuid4().hex, self.name, utcnow(), values)
         lease = RunLease.take(plan.root, Holder.of(info.run_id, self.name), wait=wait)
         try:
             if log:

@@ -56,6 +56,8 @@ class Step:
         fn: The function.
         source: ``file:line`` where the function is defined, for messages.
         description: The function's docstring's first line, or the given description.
+        params: The run parameters the step reads (:meth:`StepContext.param`), as declared:
+            a run of the step without one of them fails before it starts.
 
     Example:
         A step is unit-tested by calling it:
@@ -79,6 +81,7 @@ class Step:
     source: str = attrs.field(eq=False)
     description: str = attrs.field(default="", eq=False)
     changes_of: tuple[Table, ...] = ()
+    params: tuple[str, ...] = ()
 
     @classmethod
     def from_function(
@@ -89,6 +92,7 @@ class Step:
         name: str | None = None,
         description: str | None = None,
         changes_of: tuple[Table, ...] = (),
+        params: tuple[str, ...] = (),
     ) -> Step:
         """Build a step from a function, taking its name, docstring and source location.
 
@@ -99,6 +103,7 @@ class Step:
             name: The step's name; defaults to the function's.
             description: Defaults to the docstring's first line.
             changes_of: The inputs it reads incrementally.
+            params: The run parameters it reads.
 
         Returns:
             The step.
@@ -121,6 +126,7 @@ class Step:
             source=_source(fn),
             description=description if description is not None else (doc[0] if doc else ""),
             changes_of=changes_of,
+            params=params,
         )
 
     def __call__(self, ctx: StepContext) -> StepOutput:

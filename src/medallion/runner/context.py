@@ -464,7 +464,8 @@ class StepContext:
             given = ", ".join(sorted(self.params)) or "none"
             raise PipelineError(
                 f"the step producing {self.table.qualified_name!r} needs the run parameter "
-                f"{name!r} (given: {given}); pass params={{{name!r}: ...}} to Pipeline.run"
+                f"{name!r} (given: {given}); pass params={{{name!r}: ...}} to Pipeline.run "
+                f"(on the command line: --param {name}=...)"
             ) from exc
 
     def location(self, table: Table | None = None) -> str:
