@@ -355,7 +355,9 @@ def spark_session(
         driver_memory: ``spark.driver.memory`` for local masters.
         shuffle_partitions: ``spark.sql.shuffle.partitions``.
         ui: Whether to start the Spark web UI.
-        log_level: The JVM log level (``"WARN"``, ``"ERROR"``, ...).
+        log_level: The JVM log level (``"WARN"``, ``"ERROR"``, ...), from the JVM's first
+            line on: medallion's ``log4j2.properties`` (on standard error) unless
+            ``spark.driver.extraJavaOptions`` names a log4j2 file of your own.
         kafka: Add Spark's Kafka connector (see :func:`delta_builder`).
 
     Returns:
@@ -384,12 +386,20 @@ def spark_session(
         # whoever started it (getOrCreate sets them on the running session).
         ensure_delta(running)
         return running
+    settings = dict(config or {})
+    given = str(settings.get(_DRIVER_OPTIONS, ""))
+    if "log4j2.configurationFile" not in given:
+        # The level applies from the JVM's first line (setLogLevel after the start would let
+        # the start-up warnings through).
+        log4j = resources.files("medallion").joinpath("log4j2.properties")
+        quiet = f"-Dlog4j2.configurationFile={log4j} -Dmedallion.log.level={log_level.lower()}"
+        settings[_DRIVER_OPTIONS] = f"{quiet} {given}".strip()
     builder = delta_builder(
         app_name,
         master=master,
         jars_dir=jars_dir,
         packages=packages,
-        config=config,
+        config=settings,
         driver_memory=driver_memory,
         shuffle_partitions=shuffle_partitions,
         ui=ui,

@@ -132,6 +132,9 @@ def test_later_sessions_start_from_the_jar_and_class_cache(tmp_path: Path) -> No
     second = _start(cache, tmp_path / "t")
     assert second.returncode == 0, second.stderr[-3000:]
     assert "resolving dependencies" not in second.stderr
+    # Quiet from the JVM's first line: no start-up warnings, no "Setting default log level"
+    # (only the JVM's own notice of the vector module Spark adds).
+    assert [line for line in second.stderr.splitlines() if "incubator" not in line] == []
     lines = second.stdout.splitlines()
     assert lines[:2] == ["rows 3", "packages none"]
     assert "-XX:ArchiveClassesAtExit=" in lines[2]
