@@ -3,28 +3,36 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime as dt
+import difflib
 import importlib
 import importlib.util
+import json
 import os
 import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 from medallion._version import __version__
 from medallion.errors import (
     MedallionError,
     RunCancelledError,
+    RunNotFoundError,
     StepFailedError,
     TableNotFoundError,
 )
+from medallion.lakehouse import resolve_root
+from medallion.readonly import LakehouseNotFoundError
 from medallion.secrets import REDACTED, names_secret, redact
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
     from medallion.pipeline import Pipeline
+    from medallion.readonly import QuarantinedTable, RunSummary, TableCommit, TableDescription
     from medallion.table import Table
 
 __all__ = ["main"]
@@ -123,8 +131,12 @@ def _shown(pair: str) -> str:
 
 
 def _secret_values(args: argparse.Namespace) -> list[str]:
-    """The values of the ``--conf`` and ``--param`` settings whose names name secrets."""
-    pairs = [*(getattr(args, "conf", None) or ()), *(getattr(args, "param", None) or ())]
+    """The values of the settings (``--conf``, ``--param``, ``--storage-option``) naming secrets."""
+    pairs = [
+        *(getattr(args, "conf", None) or ()),
+        *(getattr(args, "param", None) or ()),
+        *(getattr(args, "storage_option", None) or ()),
+    ]
     return [v for k, _, v in (p.partition("=") for p in pairs) if names_secret(k)]
 
 
@@ -212,27 +224,6 @@ def _dry_run(args: argparse.Namespace) -> int:
     return EXIT_OK if plan.ok else EXIT_FAILED
 
 
-def _history(args: argparse.Namespace) -> int:
-    from medallion.delta.ops import DeltaOps
-
-    location, _ = _resolve(args, args.table)
-    ops = DeltaOps(_spark(args), location)
-    if not ops.exists():
-        raise TableNotFoundError(f"table {args.table!r}: no Delta table at {location}")
-    print(f"history of {args.table} ({location}):")
-    for commit in ops.history(args.limit):
-        run = f" run {commit.run_id}" if commit.run_id else ""
-        metrics = ", ".join(
-            f"{k}={v}"
-            for k, v in commit.metrics.items()
-            if k in ("numOutputRows", "numTargetRowsInserted", "numTargetRowsUpdated",
-                     "numTargetRowsDeleted", "numFilesAdded", "numFilesRemoved")
-        )  # fmt: skip
-        print(f"  v{commit.version:<4} {commit.timestamp:%Y-%m-%d %H:%M:%S} "
-              f"{commit.operation:<18}{run} {metrics}".rstrip())  # fmt: skip
-    return EXIT_OK
-
-
 def _optimize(args: argparse.Namespace) -> int:
     from medallion.delta.ops import DeltaOps
 
@@ -278,107 +269,366 @@ def _rollback(args: argparse.Namespace) -> int:
     return EXIT_OK if result.complete else EXIT_INCOMPLETE
 
 
-def _runs(args: argparse.Namespace) -> int:
-    from pyspark.sql import functions as F
+# --- read-only commands: delta-rs, no JVM ----------------------------------------------------
 
-    from medallion.delta.ops import DeltaOps
-    from medallion.runner.runlog import run_log_location
 
-    _existing_root(args.root)
-    ops = DeltaOps(_spark(args), run_log_location(args.root))
-    if not ops.exists():
-        print(f"no run log at {run_log_location(args.root)}: no run has been logged there")
+def _nonnegative(text: str) -> int:
+    """An argparse type: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative: give 0 or more")
+    return value
+
+
+def _storage(args: argparse.Namespace) -> dict[str, str] | None:
+    """The ``--storage-option`` settings (delta-rs's credentials of an object store)."""
+    return _settings(args.storage_option, "--storage-option") or None
+
+
+def _when(value: dt.datetime | None) -> str:
+    """A time as the commands print it: in the local time zone, to the second."""
+    return f"{value.astimezone():%Y-%m-%d %H:%M:%S}" if value is not None else "-"
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _print_json(payload: Any) -> None:
+    print(json.dumps(payload, indent=2, default=_json_value))
+
+
+def _metadata(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``metadata`` of a ``--json`` answer (as dbt's run results have one)."""
+    return {
+        "medallion_version": __version__,
+        "generated_at": dt.datetime.now(dt.timezone.utc),
+        "root": resolve_root(args.root),
+    }
+
+
+def _known_tables(args: argparse.Namespace) -> list[str]:
+    """The tables a name may have meant: the lakehouse's and the ``--pipeline``'s."""
+    from medallion.readonly import lakehouse_tables
+
+    names = set(_tables(args)) if args.pipeline else set()
+    with contextlib.suppress(OSError):  # an unreadable folder: no suggestion from it
+        names.update(lakehouse_tables(args.root))
+    return sorted(names)
+
+
+def _did_you_mean(args: argparse.Namespace, name: str) -> str:
+    """``"; did you mean silver.orders?"`` for a mistyped table name, else ``""``."""
+    known = _known_tables(args)
+    by_name: dict[str, list[str]] = {}
+    for qualified in known:
+        by_name.setdefault(qualified.partition(".")[2], []).append(qualified)
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    if "." not in name:  # a bare name: compare it with the tables' names too
+        for match in difflib.get_close_matches(name, list(by_name), n=3, cutoff=0.6):
+            close.extend(q for q in by_name[match] if q not in close)
+    if not close:
+        return ""
+    *first, last = close[:3]
+    return f"; did you mean {', '.join(first) + ' or ' if first else ''}{last}?"
+
+
+def _located(args: argparse.Namespace, name: str) -> tuple[str, str]:
+    """A table argument's location (checked to hold a Delta table) and the name to show.
+
+    The name shown is ``LAYER.NAME`` for a table found in ``--pipeline``, else the argument.
+
+    Raises:
+        UsageError: The name is neither LAYER.NAME, a path, nor a name of ``--pipeline``.
+        LakehouseNotFoundError: The table is the lakehouse's and its local root is missing.
+        TableNotFoundError: No Delta table is there.
+    """
+    from medallion.readonly import check_root, table_exists
+
+    try:
+        location, table = _resolve(args, name)
+    except UsageError as exc:
+        raise UsageError(f"{exc}{_did_you_mean(args, name)}") from None
+    in_lakehouse = table is not None or not ("/" in name or "://" in name)
+    if in_lakehouse:
+        check_root(args.root)
+    if not table_exists(location, storage_options=_storage(args)):
+        hint = _did_you_mean(args, name) if in_lakehouse else ""
+        raise TableNotFoundError(f"table {name!r}: no Delta table at {location}{hint}")
+    return location, table.qualified_name if table is not None else name
+
+
+def _history(args: argparse.Namespace) -> int:
+    from medallion.readonly import table_history
+
+    location, name = _located(args, args.table)
+    commits = table_history(location, limit=args.limit, storage_options=_storage(args))
+    if args.json:
+        _print_json({"table": name, "location": location,
+                     "history": [_commit_json(c) for c in commits]})  # fmt: skip
         return EXIT_OK
-    runs = (
-        ops.read()
-        .groupBy("run_id", "pipeline")
-        .agg(
-            F.min("run_started_at").alias("started"),
-            F.count("*").alias("steps"),
-            # How the run ended: the first of these statuses any of its steps has.
-            F.coalesce(
-                *[
-                    F.max(F.when(F.col("status") == state, F.lit(state)))
-                    for state in ("running", "abandoned", "cancelled", "failed")
-                ],
-                F.lit("ok"),
-            ).alias("state"),
-            F.sum("rows_written").alias("written"),
-            F.sum("rows_quarantined").alias("quarantined"),
-        )
-        .orderBy(F.col("started").desc())
-        .limit(args.limit)
-        .collect()
-    )
-    for r in runs:
-        state = r["state"]
-        print(f"{r['started']:%Y-%m-%d %H:%M:%S}  {r['run_id']}  {r['pipeline']}  {state:<9} "
-              f"{r['steps']} step(s), {r['written'] or 0:,} written, "
-              f"{r['quarantined'] or 0:,} quarantined")  # fmt: skip
+    print(f"history of {name} ({location}):")
+    for commit in commits:
+        run = f" run {commit.run_id}" if commit.run_id else ""
+        metrics = ", ".join(
+            f"{k}={v}"
+            for k, v in commit.metrics.items()
+            if k in ("numOutputRows", "numTargetRowsInserted", "numTargetRowsUpdated",
+                     "numTargetRowsDeleted", "numFilesAdded", "numFilesRemoved")
+        )  # fmt: skip
+        print(f"  v{commit.version:<4} {_when(commit.timestamp)} "
+              f"{commit.operation:<18}{run} {metrics}".rstrip())  # fmt: skip
     return EXIT_OK
 
 
+def _commit_json(commit: TableCommit) -> dict[str, Any]:
+    return {
+        "version": commit.version,
+        "timestamp": commit.timestamp,
+        "operation": commit.operation,
+        "run_id": commit.run_id,
+        "parameters": dict(commit.parameters),
+        "metrics": dict(commit.metrics),
+        "user_metadata": commit.user_metadata,
+    }
+
+
+def _size(size: int) -> str:
+    value = float(size)
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{size:,} bytes" if unit == "bytes" else f"{value:,.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def _describe(args: argparse.Namespace) -> int:
+    from medallion.readonly import describe_table
+
+    location, name = _located(args, args.table)
+    description = describe_table(location, storage_options=_storage(args))
+    if args.json:
+        _print_json({"table": name, **_description_json(description)})
+        return EXIT_OK
+    d = description
+    rows = f"{d.rows:,} row(s)" if d.rows is not None else "rows unknown (unreadable by delta-rs)"
+    print(name if name == location else f"{name} ({location})")
+    if d.last_commit is not None:
+        c = d.last_commit
+        run = f" by run {c.run_id}" if c.run_id else ""
+        print(f"  version      {d.version}: {c.operation} at {_when(c.timestamp)}{run}")
+    else:
+        print(f"  version      {d.version}")
+    print(f"  data         {rows} in {d.files:,} file(s), {_size(d.size_bytes)}")
+    partitions = ", ".join(d.partition_columns)
+    print(f"  partitioned  {'by ' + partitions if partitions else 'no'}")
+    features = f": {', '.join(d.features)}" if d.features else ""
+    print(f"  protocol     reader {d.reader_version}, writer {d.writer_version}{features}")
+    if d.created_at is not None:
+        print(f"  created      {_when(d.created_at)}")
+    for i, (key, value) in enumerate(sorted(d.properties.items())):
+        print(f"  {'properties' if i == 0 else '':<12} {key}={value}")
+    print(f"  columns      {len(d.columns)}")
+    width = max((len(c.name) for c in d.columns), default=0)
+    for column in d.columns:
+        null = "" if column.nullable else " not null"
+        print(f"    {column.name:<{width}}  {column.type}{null}")
+    return EXIT_OK
+
+
+def _description_json(d: TableDescription) -> dict[str, Any]:
+    return {
+        "location": d.location,
+        "version": d.version,
+        "rows": d.rows,
+        "files": d.files,
+        "size_bytes": d.size_bytes,
+        "partition_columns": list(d.partition_columns),
+        "columns": [{"name": c.name, "type": c.type, "nullable": c.nullable} for c in d.columns],
+        "properties": dict(d.properties),
+        "protocol": {
+            "min_reader_version": d.reader_version,
+            "min_writer_version": d.writer_version,
+            "features": list(d.features),
+        },
+        "created_at": d.created_at,
+        "last_commit": _commit_json(d.last_commit) if d.last_commit is not None else None,
+    }
+
+
+def _run_json(run: RunSummary) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id,
+        "pipeline": run.pipeline,
+        "state": run.state,
+        "started_at": run.started_at,
+        "ended_at": run.ended_at,
+        "elapsed_seconds": run.elapsed_seconds,
+        "steps": run.steps,
+        "statuses": dict(run.statuses),
+        "rows_written": run.rows_written,
+        "rows_quarantined": run.rows_quarantined,
+    }
+
+
+def _run_line(run: RunSummary) -> str:
+    return (f"{_when(run.started_at)}  {run.run_id}  {run.pipeline}  {run.state:<9} "
+            f"{run.steps} step(s), {run.rows_written:,} written, "
+            f"{run.rows_quarantined:,} quarantined")  # fmt: skip
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from medallion.lakehouse import Lakehouse
+    from medallion.readonly import check_root, run_summaries, table_exists
+
+    root = check_root(args.root)
+    storage = _storage(args)
+    if args.run_id is not None:
+        return _one_run(args, root, storage)
+    location = Lakehouse.at(root).run_log()
+    if not table_exists(location, storage_options=storage):
+        if args.json:
+            _print_json({"metadata": _metadata(args), "runs": []})
+        else:
+            print(f"no run log at {location}: no run has been logged there")
+        return EXIT_OK
+    runs = run_summaries(root, limit=args.limit, storage_options=storage)
+    if args.json:
+        _print_json({"metadata": _metadata(args), "runs": [_run_json(r) for r in runs]})
+        return EXIT_OK
+    for run in runs:
+        print(_run_line(run))
+    return EXIT_OK
+
+
+def _one_run(args: argparse.Namespace, root: str, storage: dict[str, str] | None) -> int:
+    """``runs RUN_ID``: the run, and the run log's row of each of its steps."""
+    from medallion.readonly import run_log_rows, run_summaries
+
+    try:
+        steps = run_log_rows(root, args.run_id, storage_options=storage)
+    except RunNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+    [run] = [r for r in run_summaries(root, storage_options=storage) if r.run_id == args.run_id]
+    if args.json:
+        _print_json({"metadata": _metadata(args), "run": _run_json(run), "results": steps})
+        return EXIT_OK
+    print(_run_line(run))
+    for step in steps:
+        counts = [
+            f"{step[column]:,} {word}"
+            for column, word in (("rows_read", "read"), ("rows_written", "written"),
+                                 ("rows_quarantined", "quarantined"), ("rows_dropped", "dropped"))
+            if step.get(column)
+        ]  # fmt: skip
+        if step.get("delta_version") is not None:
+            counts.append(f"version {step['delta_version']}")
+        started, ended = step.get("started_at"), step.get("ended_at")
+        if started is not None and ended is not None:
+            counts.append(f"{(ended - started).total_seconds():.1f} s")
+        detail = step.get("error") or step.get("note")
+        line = f"  {step['status']:<11}{step['table']:<28} {', '.join(counts)}".rstrip()
+        print(f"{line}: {detail}" if detail else line)
+    return EXIT_OK
+
+
+def _quarantine_json(found: QuarantinedTable) -> dict[str, Any]:
+    return {
+        "table": found.table,
+        "open": found.open,
+        "resolved": found.resolved,
+        "rows": [
+            {
+                "quarantined_at": r.quarantined_at,
+                "run_id": r.run_id,
+                "state": "open" if r.resolved_at is None else "resolved",
+                "replayable": r.replayable,
+                "resolved_at": r.resolved_at,
+                "resolved_by": r.resolved_by,
+                "rules": list(r.rules),
+                "failures": [dict(f) for f in r.failures],
+                "source": r.source,
+                "record": r.record,
+            }
+            for r in found.rows
+        ],
+    }
+
+
 def _quarantine(args: argparse.Namespace) -> int:
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
-
-    from medallion.delta.ops import DeltaOps
     from medallion.layers import Layer
-    from medallion.quality.quarantine import quarantine_location, read_quarantine
+    from medallion.readonly import check_root, quarantined, run_log_rows
 
-    _existing_root(args.root)
-    layers = list(Layer)
+    root = check_root(args.root)
+    storage = _storage(args)
     if args.table:
         layer, dot, name = args.table.partition(".")
         if not dot or not name or layer not in {str(x.value) for x in Layer}:
             raise UsageError(f"--table {args.table!r}: give LAYER.NAME (silver.orders)")
-        layers = [Layer(layer)]
-    spark = _spark(args)
-    found = False
-    for layer in layers:
-        if not DeltaOps(spark, quarantine_location(args.root, layer)).exists():
-            continue
-        rows = read_quarantine(spark, args.root, layer)
-        if args.table:
-            rows = rows.where(F.col("table") == args.table)
-        if args.open or args.resolved:
-            rows = rows.where(F.col("resolved_at").isNull() == F.lit(bool(args.open)))
-        counts: dict[str, dict[bool, int]] = {}
-        grouped = rows.groupBy("table", F.col("resolved_at").isNull().alias("open")).count()
-        for r in grouped.collect():
-            counts.setdefault(r["table"], {})[bool(r["open"])] = int(r["count"])
-        newest = Window.partitionBy("table").orderBy(
-            F.col("quarantined_at").desc(), F.col("run_id"), F.col("record")
-        )
-        listed = (
-            rows.withColumn("n", F.row_number().over(newest))
-            .where(F.col("n") <= args.limit)
-            .orderBy("table", "n")
-            .collect()
-            if args.limit > 0
-            else []
-        )
-        found = found or bool(counts)
-        for table in sorted(counts):
-            states = [
-                f"{counts[table][is_open]:,} {'open' if is_open else 'resolved'}"
-                for is_open in (True, False)
-                if is_open in counts[table]
-            ]
-            print(f"{table}: {', '.join(states)}")
-            for r in (r for r in listed if r["table"] == table):
-                if r["resolved_at"] is None:
-                    state = "open (replayable)" if r["replayable"] else "open"
-                else:
-                    state = f"resolved by {r['resolved_by']}"
-                rules = ", ".join(f["rule"] for f in r["failures"])
-                record = r["record"] if len(r["record"]) <= 120 else r["record"][:117] + "..."
-                print(f"  {r['quarantined_at']:%Y-%m-%d %H:%M:%S}  run {r['run_id']}  "
-                      f"{state:<20} {rules}  {record}")  # fmt: skip
+    if args.run:
+        try:
+            run_log_rows(root, args.run, storage_options=storage)
+        except RunNotFoundError as exc:
+            raise UsageError(str(exc)) from None
+    state: Literal["open", "resolved"] | None = (
+        "open" if args.open else "resolved" if args.resolved else None
+    )
+    found = quarantined(
+        root, table=args.table, rule=args.rule, run_id=args.run, state=state,
+        limit=args.limit, storage_options=storage,
+    )  # fmt: skip
+    if args.table and not found:
+        _located(args, args.table)  # an unknown table is an error (with a suggestion)
+    if args.json:
+        _print_json({"metadata": _metadata(args), "tables": [_quarantine_json(t) for t in found]})
+        return EXIT_OK
+    for table in found:
+        states = [
+            f"{count:,} {word}"
+            for count, word in ((table.open, "open"), (table.resolved, "resolved"))
+            if count
+        ]
+        print(f"{table.table}: {', '.join(states)}")
+        for r in table.rows:
+            record = r.record if len(r.record) <= 120 else r.record[:117] + "..."
+            print(f"  {_when(r.quarantined_at)}  run {r.run_id}  "
+                  f"{r.state:<20} {', '.join(r.rules)}  {record}")  # fmt: skip
     if not found:
         what = "open" if args.open else "resolved" if args.resolved else "quarantined"
-        print(f"{args.table or args.root}: nothing {what}")
+        scope = " ".join(
+            part
+            for part in (args.table or args.root,
+                         f"rule {args.rule}" if args.rule else "",
+                         f"run {args.run}" if args.run else "")
+            if part
+        )  # fmt: skip
+        print(f"{scope}: nothing {what}")
     return EXIT_OK
+
+
+def _read_options(parser: argparse.ArgumentParser, *, table: bool = False) -> None:
+    """The options of the read-only commands (no Spark options: they start no JVM)."""
+    if table:
+        _table_options(parser)
+    else:
+        _root_option(parser)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument(
+        "--storage-option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a delta-rs storage option for an object store (AWS_REGION=..., repeatable)",
+    )
+    parser.add_argument(
+        "--verbose", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks"
+    )
 
 
 def _spark_options(parser: argparse.ArgumentParser) -> None:
@@ -491,12 +741,29 @@ def build_parser() -> argparse.ArgumentParser:
     _spark_options(dry)
     dry.set_defaults(handler=_dry_run)
 
-    history = commands.add_parser("history", help="show a table's Delta history")
+    history = commands.add_parser(
+        "history",
+        help="show a table's Delta history (no JVM)",
+        description="A table's commits, newest first: version, time, operation, the run that "
+        "made it and its row metrics. Read with delta-rs: no JVM starts.",
+    )
     history.add_argument("table", help="LAYER.NAME, a name known to --pipeline, or a path")
-    _table_options(history)
-    history.add_argument("--limit", type=int, default=20, help="latest N versions (20)")
-    _spark_options(history)
+    _read_options(history, table=True)
+    history.add_argument(
+        "--limit", type=_nonnegative, default=20, help="latest N versions (20)"
+    )
     history.set_defaults(handler=_history)
+
+    describe = commands.add_parser(
+        "describe",
+        help="show a table's version, schema, files and properties (no JVM)",
+        description="A table's current version and last commit, rows, files and size, "
+        "partition columns, protocol and features, properties and columns. Read with delta-rs: "
+        "no JVM starts.",
+    )
+    describe.add_argument("table", help="LAYER.NAME, a name known to --pipeline, or a path")
+    _read_options(describe, table=True)
+    describe.set_defaults(handler=_describe)
 
     optimize = commands.add_parser("optimize", help="compact and Z-order tables")
     optimize.add_argument("tables", nargs="+", metavar="TABLE")
@@ -536,26 +803,34 @@ def build_parser() -> argparse.ArgumentParser:
 
     quarantine = commands.add_parser(
         "quarantine",
-        help="list quarantined rows by table, open or resolved",
+        help="list quarantined rows by table, rule and run, open or resolved (no JVM)",
         description="List the rows quarantine tables hold, by table: the run that quarantined "
         "each, the rules it failed, and whether it is open (replayable when only reference "
-        "rules failed) or resolved (replayed into its table, by the run named).",
+        "rules failed) or resolved (replayed into its table, by the run named). Read with "
+        "delta-rs: no JVM starts.",
     )
-    _root_option(quarantine)
+    _read_options(quarantine, table=True)
     quarantine.add_argument("--table", help="only this table (LAYER.NAME)")
+    quarantine.add_argument("--rule", help="only rows that failed this rule")
+    quarantine.add_argument("--run", metavar="RUN_ID", help="only rows this run quarantined")
     state = quarantine.add_mutually_exclusive_group()
     state.add_argument("--open", action="store_true", help="only rows still open")
     state.add_argument("--resolved", action="store_true", help="only rows resolved")
     quarantine.add_argument(
-        "--limit", type=int, default=20, help="rows listed per table, newest first (20)"
+        "--limit", type=_nonnegative, default=20, help="rows listed per table, newest first (20)"
     )
-    _spark_options(quarantine)
     quarantine.set_defaults(handler=_quarantine)
 
-    runs = commands.add_parser("runs", help="list the latest runs from the run log")
-    _root_option(runs)
-    runs.add_argument("--limit", type=int, default=10)
-    _spark_options(runs)
+    runs = commands.add_parser(
+        "runs",
+        help="list the latest runs from the run log, or one run's steps (no JVM)",
+        description="The latest runs, newest first, each ok, failed, running, abandoned or "
+        "cancelled; with RUN_ID, that run and the run log's row of each of its steps. Read "
+        "with delta-rs: no JVM starts.",
+    )
+    runs.add_argument("run_id", nargs="?", metavar="RUN_ID", help="show this run's steps")
+    _read_options(runs)
+    runs.add_argument("--limit", type=_nonnegative, default=10, help="latest N runs (10)")
     runs.set_defaults(handler=_runs)
     return parser
 
@@ -568,7 +843,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Returns:
         The exit code: 0 on success, 1 when a step, check or operation failed, 2 for bad
-        usage, 3 when a rollback could not restore every table.
+        usage (an unknown table, run or pipeline, a local root that does not exist), 3 when a
+        rollback could not restore every table.
 
     Example:
         >>> main(["jars", "list"])  # doctest: +ELLIPSIS
@@ -581,7 +857,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args))
-    except UsageError as exc:
+    except (UsageError, TableNotFoundError, LakehouseNotFoundError) as exc:
         print(f"medallion: error: {redact(str(exc), _secret_values(args))}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:  # every failure becomes a message and an exit code
