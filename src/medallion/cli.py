@@ -12,13 +12,15 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from medallion._version import __version__
+from medallion.config import ConfigError
 from medallion.errors import (
     MedallionError,
+    MissingParamsError,
     RunCancelledError,
     RunNotFoundError,
     StepFailedError,
@@ -106,7 +108,11 @@ def load_pipeline(spec: str) -> Pipeline:
             raise UsageError(f"cannot import pipeline module {target!r}: {exc}") from exc
     found = getattr(module, attribute, None)
     if not isinstance(found, Pipeline):
-        raise UsageError(f"{target}:{attribute} is not a medallion Pipeline")
+        pipelines = sorted(k for k, v in vars(module).items() if isinstance(v, Pipeline))
+        close = difflib.get_close_matches(attribute, pipelines, n=1) or pipelines[:1]
+        what = "has no attribute" if found is None else "has an attribute that is not a Pipeline:"
+        hint = f"; did you mean {target}:{close[0]}?" if close else ""
+        raise UsageError(f"{target} {what} {attribute!r}{hint}")
     return found
 
 
@@ -140,17 +146,77 @@ def _secret_values(args: argparse.Namespace) -> list[str]:
     return [v for k, _, v in (p.partition("=") for p in pairs) if names_secret(k)]
 
 
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Point file descriptor 1 at standard error while a JVM starts.
+
+    The JVM inherits it, so nothing it prints (Ivy's report on a first start) reaches standard
+    output.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def _spark(args: argparse.Namespace) -> SparkSession:
     from medallion.session import spark_session
 
-    return spark_session(
-        "medallion-cli",
-        master=args.master,
-        jars_dir=args.jars_dir,
-        config=_settings(args.conf, "--conf"),
-        driver_memory=args.driver_memory,
-        log_level="ERROR",
-    )
+    level = args.log_level or ("WARN" if getattr(args, "verbose", False) else "ERROR")
+    with _stdout_to_stderr():
+        return spark_session(
+            "medallion-cli",
+            master=args.master,
+            jars_dir=args.jars_dir,
+            config={**args.config.spark, **_settings(args.conf, "--conf")},
+            driver_memory=args.driver_memory,
+            log_level=level,
+        )
+
+
+def _configure(args: argparse.Namespace) -> None:
+    """Fill the settings a command was not given from the environment and ``[tool.medallion]``.
+
+    A flag wins over the environment, which wins over the project file (``medallion.config``).
+    """
+    from medallion.config import load_config
+
+    config = load_config()
+    args.config = config
+    if config.path is not None:
+        # The project's modules import as its tests import them, installed or not.
+        project = config.path.parent
+        for folder in (project, project / "src"):
+            if folder.is_dir() and str(folder) not in sys.path:
+                sys.path.insert(0, str(folder))
+    if hasattr(args, "root"):
+        args.root = config.setting("root", args.root, "MEDALLION_ROOT") or "lakehouse"
+    if hasattr(args, "pipeline"):
+        args.pipeline = config.setting("pipeline", args.pipeline, "MEDALLION_PIPELINE")
+    if hasattr(args, "master"):
+        args.master = config.setting("master", args.master) or "local[*]"
+        args.jars_dir = config.setting("jars_dir", args.jars_dir, "MEDALLION_JARS_DIR")
+        args.driver_memory = config.setting("driver_memory", args.driver_memory)
+
+
+def _pipeline_spec(args: argparse.Namespace) -> str:
+    """The pipeline a command works on: its argument, or the project's ``pipeline``."""
+    if not args.pipeline:
+        raise UsageError(
+            "which pipeline? give PIPELINE (module:attribute or file.py:attribute), set "
+            "MEDALLION_PIPELINE, or set pipeline = \"...\" in [tool.medallion] of pyproject.toml"
+        )
+    return str(args.pipeline)
+
+
+def _params(args: argparse.Namespace) -> dict[str, str]:
+    """The run's parameters: ``[tool.medallion.params]``, then ``--param`` over them."""
+    return {**args.config.params, **_settings(args.param, "--param")}
 
 
 def _tables(args: argparse.Namespace) -> dict[str, Table]:
@@ -189,11 +255,25 @@ def _progress(line: str) -> None:
     print(line, flush=True)
 
 
+def _stderr_progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 def _run(args: argparse.Namespace) -> int:
-    pipeline = load_pipeline(args.pipeline)
-    params = _settings(args.param, "--param")
-    pipeline.plan(args.root, args.select, downstream=not args.no_downstream)  # fail fast
+    pipeline = load_pipeline(_pipeline_spec(args))
+    params = _params(args)
+    # Everything that needs no Spark is checked before Spark starts.
+    plan = pipeline.plan(args.root, args.select, downstream=not args.no_downstream)
+    try:
+        pipeline.check_params(params, (planned.step for planned in plan.steps))
+    except MissingParamsError as exc:
+        flags = " ".join(f"--param {name}=VALUE" for name in exc.missing)
+        raise UsageError(
+            f"pipeline {pipeline.name!r} needs {flags} (or [tool.medallion.params] in "
+            "pyproject.toml)"
+        ) from None
     spark = _spark(args)
+    progress = None if args.quiet else _stderr_progress if args.json else _progress
     try:
         result = pipeline.run(
             spark,
@@ -202,24 +282,43 @@ def _run(args: argparse.Namespace) -> int:
             downstream=not args.no_downstream,
             run_id=args.run_id,
             params=params,
-            progress=None if args.quiet else _progress,
+            progress=progress,
             wait=args.wait,
         )
     except StepFailedError as exc:
-        print(exc.result.render())
+        _print_result(args, exc.result.run_id, exc.result.render())
         raise
     except RunCancelledError as exc:
         print(f"medallion: {exc}", file=sys.stderr)
         return exc.exit_code
-    print(result.render())
+    _print_result(args, result.run_id, result.render())
     return EXIT_OK
 
 
+def _print_result(args: argparse.Namespace, run_id: str, text: str) -> None:
+    """A run's result: its text, or with ``--json`` the run log's answer for the run.
+
+    The JSON is what ``medallion runs RUN_ID --json`` prints.
+    """
+    if not args.json:
+        print(text)
+        return
+    from medallion.readonly import check_root
+
+    answer = argparse.Namespace(**{**vars(args), "run_id": run_id, "storage_option": None})
+    _one_run(answer, check_root(args.root), None)
+
+
 def _dry_run(args: argparse.Namespace) -> int:
-    pipeline = load_pipeline(args.pipeline)
+    pipeline = load_pipeline(_pipeline_spec(args))
     spark = _spark(args) if args.spark else None
     plan = pipeline.dry_run(
-        args.root, args.select, downstream=not args.no_downstream, spark=spark, echo=True
+        args.root,
+        args.select,
+        downstream=not args.no_downstream,
+        spark=spark,
+        echo=True,
+        params=_params(args),
     )
     return EXIT_OK if plan.ok else EXIT_FAILED
 
@@ -633,32 +732,66 @@ def _read_options(parser: argparse.ArgumentParser, *, table: bool = False) -> No
 
 def _spark_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("Spark")
-    group.add_argument("--master", default="local[*]", help="Spark master (default: local[*])")
+    group.add_argument(
+        "--master", help="Spark master (default: [tool.medallion] master, or local[*])"
+    )
     group.add_argument(
         "--jars-dir",
-        default=os.environ.get("MEDALLION_JARS_DIR"),
-        help="a folder of jars instead of Maven Central (default: $MEDALLION_JARS_DIR)",
+        help="a folder of jars instead of Maven Central (default: $MEDALLION_JARS_DIR, or "
+        "[tool.medallion] jars_dir)",
     )
-    group.add_argument("--conf", action="append", metavar="KEY=VALUE", help="a Spark setting")
-    group.add_argument("--driver-memory", default=None, help="e.g. 4g")
+    group.add_argument(
+        "--conf",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a Spark setting, over [tool.medallion.spark] (repeatable)",
+    )
+    group.add_argument(
+        "--driver-memory", help="the driver's heap, e.g. 4g (default: a quarter of the memory)"
+    )
+    group.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=("ERROR", "WARN", "INFO", "DEBUG"),
+        help="Spark's log level, on standard error (default: ERROR; WARN with -v)",
+    )
     parser.add_argument(
+        "-v",
         "--verbose",
         action="store_true",
         default=argparse.SUPPRESS,
-        help="show full tracebacks (Java ones included)",
+        help="show full tracebacks (Java ones included) and Spark's warnings",
     )
 
 
 def _root_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--root",
-        default=os.environ.get("MEDALLION_ROOT", "lakehouse"),
-        help="the lakehouse root: a folder or URI (default: $MEDALLION_ROOT or ./lakehouse)",
+        help="the lakehouse root: a folder or URI (default: $MEDALLION_ROOT, [tool.medallion] "
+        "root, or ./lakehouse)",
+    )
+
+
+def _param_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--param",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a run parameter, over [tool.medallion.params] (repeatable)",
+    )
+
+
+def _pipeline_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "pipeline",
+        nargs="?",
+        help="the pipeline: module:attribute or file.py:attribute (default: "
+        "$MEDALLION_PIPELINE, or [tool.medallion] pipeline)",
     )
 
 
 def _selection(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("pipeline", help="the pipeline: module:attribute or file.py:attribute")
+    _pipeline_argument(parser)
     _root_option(parser)
     parser.add_argument(
         "--select",
@@ -678,6 +811,32 @@ def _table_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _graph(args: argparse.Namespace) -> int:
+    from medallion.graph import graph_command
+
+    text = graph_command(load_pipeline(_pipeline_spec(args)), args.format)
+    if args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+    else:
+        print(text)
+    return EXIT_OK
+
+
+def _init(args: argparse.Namespace) -> int:
+    from medallion.scaffold import ScaffoldError, create_project
+
+    try:
+        project = create_project(args.name, Path(args.dir), force=args.force)
+    except ScaffoldError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"created {project}: a pipeline, sample data and its test. Next:")
+    print(f"  cd {project}")
+    print("  python -m venv .venv && . .venv/bin/activate && pip install -e '.[dev]'")
+    print("  pytest          # the project's tests, on local Spark + Delta")
+    print("  medallion run   # the pipeline, with the settings of [tool.medallion]")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command's argument parser (one sub-command per task).
 
@@ -689,12 +848,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"medallion {__version__}")
     parser.add_argument(
-        "--verbose", action="store_true", help="show full tracebacks (Java ones included)"
+        "-v", "--verbose", action="store_true", help="show full tracebacks (Java ones included)"
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
     jars = commands.add_parser("jars", help="the JVM packages medallion needs")
-    jar_commands = jars.add_subparsers(dest="jars_command", required=True)
+    jar_commands = jars.add_subparsers(
+        dest="jars_command", required=True, help="fetch them into a folder, or list them"
+    )
     fetch = jar_commands.add_parser(
         "fetch",
         help="resolve Delta's jars (and optionally Kafka's) into a folder with mvn",
@@ -717,9 +878,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a pipeline's steps in dependency order and log the run.",
     )
     _selection(run)
-    run.add_argument("--param", action="append", metavar="KEY=VALUE", help="a run parameter")
+    _param_option(run)
     run.add_argument("--run-id", help="the run's id (default: a new UUID)")
     run.add_argument("--quiet", action="store_true", help="no progress lines")
+    run.add_argument(
+        "--json",
+        action="store_true",
+        help="print the run's result as JSON (as `medallion runs RUN_ID --json`); progress "
+        "lines go to standard error",
+    )
     run.add_argument(
         "--wait",
         type=float,
@@ -738,6 +905,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _selection(dry)
     dry.add_argument("--spark", action="store_true", help="run the checks that need Spark")
+    _param_option(dry)
     _spark_options(dry)
     dry.set_defaults(handler=_dry_run)
 
@@ -766,7 +934,12 @@ def build_parser() -> argparse.ArgumentParser:
     describe.set_defaults(handler=_describe)
 
     optimize = commands.add_parser("optimize", help="compact and Z-order tables")
-    optimize.add_argument("tables", nargs="+", metavar="TABLE")
+    optimize.add_argument(
+        "tables",
+        nargs="+",
+        metavar="TABLE",
+        help="LAYER.NAME, a name known to --pipeline, or a path",
+    )
     _table_options(optimize)
     optimize.add_argument("--zorder-by", help="comma-separated columns (default: the table's)")
     optimize.add_argument("--where", help="a predicate on partition columns")
@@ -774,7 +947,12 @@ def build_parser() -> argparse.ArgumentParser:
     optimize.set_defaults(handler=_optimize)
 
     vacuum = commands.add_parser("vacuum", help="delete files older tables no longer reference")
-    vacuum.add_argument("tables", nargs="+", metavar="TABLE")
+    vacuum.add_argument(
+        "tables",
+        nargs="+",
+        metavar="TABLE",
+        help="LAYER.NAME, a name known to --pipeline, or a path",
+    )
     _table_options(vacuum)
     vacuum.add_argument(
         "--retain-hours", type=float, default=168.0, help="keep files newer than this (168)"
@@ -792,7 +970,7 @@ def build_parser() -> argparse.ArgumentParser:
         "before the run, and delete the run's quarantined rows. Exit code 3 when a table "
         "could not be restored.",
     )
-    rollback.add_argument("run_id")
+    rollback.add_argument("run_id", metavar="RUN_ID", help="the run to undo (see medallion runs)")
     _root_option(rollback)
     rollback.add_argument("--dry-run", action="store_true", help="only say what would happen")
     rollback.add_argument(
@@ -832,6 +1010,39 @@ def build_parser() -> argparse.ArgumentParser:
     _read_options(runs)
     runs.add_argument("--limit", type=_nonnegative, default=10, help="latest N runs (10)")
     runs.set_defaults(handler=_runs)
+
+    lineage = commands.add_parser(
+        "graph",
+        help="draw the pipeline's lineage as Mermaid, DOT or JSON (no Spark)",
+        description="The tables by layer and the steps between them, from the declarations "
+        "alone: no Spark, no lakehouse.",
+    )
+    _pipeline_argument(lineage)
+    lineage.add_argument(
+        "--format",
+        choices=("mermaid", "dot", "json"),
+        default="mermaid",
+        help="mermaid (default), dot or json",
+    )
+    lineage.add_argument("--output", metavar="FILE", help="write to FILE, not standard output")
+    lineage.set_defaults(handler=_graph)
+
+    init = commands.add_parser(
+        "init",
+        help="create a new project: a pipeline, sample data and a test that passes",
+        description="Create NAME/ in --dir: a pyproject.toml with [tool.medallion], a bronze -> "
+        "silver -> gold pipeline over sample CSV files, and a pytest test that runs it.",
+    )
+    init.add_argument(
+        "name", metavar="NAME", help="the project's name; my-shop gives the package my_shop"
+    )
+    init.add_argument("--dir", default=".", metavar="PARENT", help="where to create it (.)")
+    init.add_argument(
+        "--force",
+        action="store_true",
+        help="write into NAME even if it is not empty (files of the same name are replaced)",
+    )
+    init.set_defaults(handler=_init)
     return parser
 
 
@@ -856,8 +1067,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = build_parser().parse_args(argv)
     try:
+        _configure(args)
         return int(args.handler(args))
-    except (UsageError, TableNotFoundError, LakehouseNotFoundError) as exc:
+    except (UsageError, TableNotFoundError, LakehouseNotFoundError, ConfigError) as exc:
         print(f"medallion: error: {redact(str(exc), _secret_values(args))}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:  # every failure becomes a message and an exit code

@@ -452,3 +452,39 @@ def test_tables_with_the_features_spark_adds_are_read(
     assert _json(capsys, "describe", "silver.deletion_vectors", "--root", lakehouse)["rows"] == 13
     features = _json(capsys, "describe", "silver.v2_checkpoints", "--root", lakehouse)
     assert {"v2Checkpoint", "timestampNtz"} <= set(features["protocol"]["features"])
+
+
+def test_run_takes_its_settings_from_the_project_file_and_answers_in_json(
+    spark: SparkSession,
+    lakehouse: str,
+    game: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    project = tmp_path / "project"
+    (project / "src").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        f'[tool.medallion]\npipeline = "{game}"\nroot = "{lakehouse}"\n\n'
+        '[tool.medallion.params]\nn = "3"\noffset = "0"\n'
+    )
+    monkeypatch.chdir(project / "src")  # found from a subfolder
+    monkeypatch.delenv("MEDALLION_ROOT", raising=False)
+    monkeypatch.delenv("MEDALLION_PIPELINE", raising=False)
+    # --param over the file's: offset 10 puts one score below 0 (quarantined).
+    code, out, err = _run(capsys, "run", "--json", "--param", "offset=10", "--run-id", "j1")
+    assert code == 0, err
+    answer = json.loads(out)  # nothing but the JSON on standard output
+    assert "[1/2] scores -> silver.scores ..." in err  # progress on standard error
+    assert answer["metadata"]["root"] == lakehouse
+    assert (answer["run"]["run_id"], answer["run"]["state"]) == ("j1", "ok")
+    steps = {step["table"]: step for step in answer["results"]}
+    logged = {
+        row["table"]: row.asDict()
+        for row in read_run_log(spark, lakehouse).where(F.col("run_id") == "j1").collect()
+    }
+    assert set(steps) == set(logged) == {"silver.scores", "gold.board"}
+    for table, step in steps.items():
+        for column in ("status", "rows_read", "rows_written", "rows_quarantined", "delta_version"):
+            assert step[column] == logged[table][column], (table, column)
+    assert steps["silver.scores"]["rows_quarantined"] == 1
