@@ -18,7 +18,7 @@ RUN := $(VENV)/bin/medallion run $(PIPELINE) --root $(ROOT) --param landing=$(DA
 KAFKA ?= 127.0.0.1:9092
 TOPIC ?= transactions
 
-.PHONY: setup demo test lint jars clean delta-features generate-data ingest-bronze \
+.PHONY: setup chromium demo test lint jars clean report-screenshot delta-features generate-data ingest-bronze \
 	process-silver process-gold run-pipeline benchmark kafka-broker kafka-producer \
 	streaming-consumer
 
@@ -33,7 +33,12 @@ setup: $(STAMP)
 demo: setup
 	$(PY) -m examples.ecommerce.demo
 
-test: setup
+# Debian's headless Chromium, for the run report's browser test (needs root or sudo once).
+chromium:
+	@test -x /usr/bin/chromium || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: setup chromium
 	$(PY) -m pytest
 
 lint: setup
@@ -74,6 +79,9 @@ kafka-producer: setup
 streaming-consumer: setup
 	$(PY) -m examples.ecommerce.streaming --bootstrap-servers $(KAFKA) --topic $(TOPIC) \
 		--root $(ROOT)
+
+report-screenshot: setup chromium
+	scripts/report-screenshot
 
 benchmark: setup
 	$(PY) -m benchmarks.pipeline_benchmark

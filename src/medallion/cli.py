@@ -10,6 +10,7 @@ import importlib
 import importlib.util
 import json
 import os
+import re
 import sys
 import traceback
 from collections.abc import Iterator, Sequence
@@ -811,6 +812,26 @@ def _table_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _report(args: argparse.Namespace) -> int:
+    import webbrowser
+
+    from medallion.readonly import check_root, run_log_rows
+    from medallion.report import build_report, report_run_id, write_report
+
+    rows = run_log_rows(check_root(args.root), storage_options=_storage(args))
+    try:
+        run_id = report_run_id(rows, args.run_id)
+    except RunNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", run_id)  # run ids come from --run-id
+    page = build_report(rows, run_id, recent=args.recent)
+    path = write_report(page, args.output or f"medallion-report-{safe}.html")
+    print(path)
+    if args.open:
+        webbrowser.open(path.as_uri())
+    return EXIT_OK
+
+
 def _graph(args: argparse.Namespace) -> int:
     from medallion.graph import graph_command
 
@@ -1010,6 +1031,37 @@ def build_parser() -> argparse.ArgumentParser:
     _read_options(runs)
     runs.add_argument("--limit", type=_nonnegative, default=10, help="latest N runs (10)")
     runs.set_defaults(handler=_runs)
+
+    report = commands.add_parser(
+        "report",
+        help="write one self-contained HTML page about a run (no JVM)",
+        description="Steps with timings, rows read/written/quarantined/dropped, rule failures "
+        "and trends over recent runs, in one HTML file that opens offline. Read with delta-rs.",
+    )
+    report.add_argument(
+        "run_id", nargs="?", metavar="RUN_ID", help="the run (default: the latest)"
+    )
+    _root_option(report)
+    report.add_argument(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="the page to write (default: ./medallion-report-RUN_ID.html)",
+    )
+    report.add_argument("--open", action="store_true", help="open it in the default browser")
+    report.add_argument(
+        "--recent", type=_nonnegative, default=20, help="runs in the trend charts (20)"
+    )
+    report.add_argument(
+        "--storage-option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a delta-rs storage option for an object store (repeatable)",
+    )
+    report.add_argument(
+        "--verbose", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks"
+    )
+    report.set_defaults(handler=_report)
 
     lineage = commands.add_parser(
         "graph",

@@ -488,3 +488,18 @@ def test_run_takes_its_settings_from_the_project_file_and_answers_in_json(
         for column in ("status", "rows_read", "rows_written", "rows_quarantined", "delta_version"):
             assert step[column] == logged[table][column], (table, column)
     assert steps["silver.scores"]["rows_quarantined"] == 1
+
+
+def test_report_writes_the_page_of_the_latest_or_a_given_run(
+    played: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = tmp_path / "latest.html"
+    code, out, _ = _run(capsys, "report", "--root", played, "-o", str(page))
+    assert (code, out) == (0, f"{page}\n")
+    text = page.read_text(encoding="utf-8")
+    assert "third" in text and "the board exploded" in text  # the latest run: it failed
+    second = tmp_path / "s.html"
+    code, out, _ = _run(capsys, "report", "second", "--root", played, "-o", str(second))
+    assert code == 0 and "second" in second.read_text(encoding="utf-8")
+    code, _, err = _run(capsys, "report", "fourth", "--root", played)
+    assert code == 2 and "fourth" in err
