@@ -376,11 +376,16 @@ def spark_session(
         >>> spark_session("nightly") is spark
         True
     """
+    from pyspark import SparkContext
     from pyspark.errors import PySparkRuntimeError
     from pyspark.sql import SparkSession
 
     packages = list(packages)  # read again after the start, to keep the resolved jars
     running = SparkSession.getActiveSession()
+    if running is None and SparkContext._active_spark_context is not None:
+        # A session runs in the process but is not this thread's active one: the process's
+        # own, with no setting applied (a builder with settings would change its settings).
+        running = SparkSession.builder.getOrCreate()
     if running is not None:
         # Returned as it is: applying this call's settings would change the settings of
         # whoever started it (getOrCreate sets them on the running session).

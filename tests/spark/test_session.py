@@ -15,13 +15,31 @@ from pyspark.sql import SparkSession
 from medallion.errors import JarResolutionError
 from medallion.jars import delta_package, fetch_jars
 from medallion.runner.jobs import local_properties
-from medallion.session import delta_builder, ensure_delta, is_delta_configured
+from medallion.session import delta_builder, ensure_delta, is_delta_configured, spark_session
 
 
 def test_the_test_session_is_delta_ready(spark: SparkSession) -> None:
     assert is_delta_configured(spark)
     ensure_delta(spark)
     assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
+
+
+def test_a_running_session_is_returned_unchanged_even_when_not_this_thread_s_active_one(
+    spark: SparkSession,
+) -> None:
+    before = spark.conf.get("spark.sql.shuffle.partitions")
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    jvm.SparkSession.clearActiveSession()  # as in a thread that never used the session
+    try:
+        assert SparkSession.getActiveSession() is None
+        got = spark_session("other", shuffle_partitions=int(before) + 6)
+        assert got.sparkContext is spark.sparkContext
+        # A builder with settings would have applied them to the running session.
+        assert spark.conf.get("spark.sql.shuffle.partitions") == before
+        assert spark.conf.get("spark.app.name") == "medallion-tests"
+    finally:
+        jvm.SparkSession.setActiveSession(spark._jsparkSession)
 
 
 def test_a_commit_off_utc_is_not_followed_by_a_read_of_the_whole_table(
