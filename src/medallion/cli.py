@@ -15,7 +15,7 @@ import sys
 import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn
 
 from medallion._version import __version__
 from medallion.config import ConfigError
@@ -858,13 +858,40 @@ def _init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors (``unrecognized arguments: ...``) hide secret values."""
+
+    #: The values of the command line's arguments that name secrets (set by :func:`main`).
+    hidden: ClassVar[list[str]] = []
+
+    def error(self, message: str) -> NoReturn:
+        """Print the usage and the error, secrets hidden, and exit with code 2."""
+        super().error(redact(message, _Parser.hidden))
+
+
+def _hidden(argv: Sequence[str]) -> list[str]:
+    """What of a command line to hide in messages.
+
+    That is the value of each ``KEY=VALUE`` (or ``KEY:VALUE``) argument whose key names a
+    secret, or the whole argument when it has no separator.
+    """
+    hidden = []
+    for item in argv:
+        if names_secret(item):
+            cut = min((i for i in map(item.find, "=: ") if i >= 0), default=-1)
+            value = item[cut + 1 :] if cut >= 0 else item
+            if value:
+                hidden.append(value)
+    return hidden
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command's argument parser (one sub-command per task).
 
     Returns:
         The parser.
     """
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="medallion", description="Typed medallion lakehouse pipelines on Spark + Delta."
     )
     parser.add_argument("--version", action="version", version=f"medallion {__version__}")
@@ -1117,6 +1144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         >>> main(["history", "orders"])  # not LAYER.NAME: an error on stderr, exit code 2
         2
     """
+    _Parser.hidden = _hidden(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     try:
         _configure(args)

@@ -220,6 +220,19 @@ def _medallion(*argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*command, *argv], capture_output=True, text=True, timeout=120)
 
 
+#: A command that reads --conf before Spark starts (its missing parameter given).
+RUN = ("run", "examples.ecommerce.pipeline", "--param", "landing=landing")
+
+
+def test_an_argument_the_command_does_not_take_is_refused_without_its_secret() -> None:
+    # The read-only commands take no Spark settings: argparse's message quotes the argument.
+    secret = f"spark.hadoop.fs.s3a.secret.key={TEXT}"
+    done = _medallion("history", "silver.orders", "--conf", secret)
+    assert done.returncode == EXIT_USAGE
+    assert "unrecognized arguments: --conf spark.hadoop.fs.s3a.secret.key=****" in done.stderr
+    assert TEXT not in done.stdout and TEXT not in done.stderr
+
+
 @pytest.mark.parametrize(
     ("conf", "shown"),
     [
@@ -231,14 +244,14 @@ def _medallion(*argv: str) -> subprocess.CompletedProcess[str]:
     ],
 )
 def test_cli_never_echoes_a_malformed_secret_conf(conf: str, shown: str) -> None:
-    done = _medallion("history", "silver.orders", "--conf", conf)
+    done = _medallion(*RUN, "--conf", conf)
     assert done.returncode == EXIT_USAGE == 2
     assert TEXT not in done.stdout and TEXT not in done.stderr
     assert done.stderr == f"medallion: error: --conf {shown} is not KEY=VALUE\n"
 
 
 def test_cli_echoes_a_malformed_plain_conf() -> None:
-    done = _medallion("history", "silver.orders", "--conf", "spark.master:local")
+    done = _medallion(*RUN, "--conf", "spark.master:local")
     assert done.returncode == EXIT_USAGE
     assert "--conf 'spark.master:local' is not KEY=VALUE" in done.stderr
 
@@ -246,7 +259,7 @@ def test_cli_echoes_a_malformed_plain_conf() -> None:
 def test_cli_errors_never_quote_a_secret_conf_value() -> None:
     # The table argument happens to be the secret: the usage error quoting it is redacted.
     done = _medallion(
-        "history", TEXT, "--conf", f"spark.hadoop.fs.s3a.secret.key={TEXT}", "--verbose"
+        "history", TEXT, "--storage-option", f"aws_secret_access_key={TEXT}", "--verbose"
     )
     assert done.returncode == EXIT_USAGE
     assert done.stderr.startswith("medallion: error: table '****': give LAYER.NAME")
