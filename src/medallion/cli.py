@@ -1149,7 +1149,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _configure(args)
         return int(args.handler(args))
-    except (UsageError, TableNotFoundError, LakehouseNotFoundError, ConfigError) as exc:
+    except (
+        UsageError,
+        TableNotFoundError,
+        LakehouseNotFoundError,
+        ConfigError,
+        RunNotFoundError,
+    ) as exc:
         print(f"medallion: error: {redact(str(exc), _secret_values(args))}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:  # every failure becomes a message and an exit code

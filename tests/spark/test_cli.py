@@ -156,7 +156,7 @@ def test_failures_and_bad_usage_give_messages_and_exit_codes(
     code, _, err = _run(capsys, "run", "no.such.module", "--root", lakehouse)
     assert code == 2 and "cannot import pipeline module 'no.such.module'" in err
     code, _, err = _run(capsys, "rollback", "missing", "--root", lakehouse)
-    assert code == 1 and "run 'missing' is not in the run log" in err
+    assert code == 2 and "run 'missing' is not in the run log" in err
     code, out, _ = _run(capsys, "dry-run", game, "--root", lakehouse, "--select", "board")
     assert code == 0 and "1 step(s)" in out
     code, out, _ = _run(capsys, "dry-run", game, "--root", lakehouse, "--spark")
