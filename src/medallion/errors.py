@@ -49,6 +49,7 @@ __all__ = [
     "TableNotFoundError",
     "UnaddressableRootError",
     "UnknownStepError",
+    "UnsupportedOnConnectError",
 ]
 
 
@@ -267,6 +268,15 @@ class DeltaNotConfiguredError(SessionError):
         ... else:
         ...     print("Delta is configured")
         Delta is configured
+    """
+
+
+class UnsupportedOnConnectError(SessionError, NotImplementedError):
+    """Something medallion cannot do through a Spark Connect session, named in the message.
+
+    Example:
+        >>> issubclass(UnsupportedOnConnectError, NotImplementedError)
+        True
     """
 
 

@@ -23,13 +23,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from medallion._names import delta_table
+from medallion.delta._commands import TableCommands, is_connect
 from medallion.delta.results import Commit, RetryPolicy, Transaction
 from medallion.delta.tables import create_table, stored_schema, table_exists
-from medallion.errors import ConcurrentWriteError, TableNotFoundError
+from medallion.errors import ConcurrentWriteError, TableNotFoundError, UnsupportedOnConnectError
 
 if TYPE_CHECKING:
     from delta.tables import DeltaTable
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql import types as T
 
     from medallion.table import Table
@@ -93,11 +94,31 @@ class Target:
         from delta.tables import DeltaTable
 
         session = spark or self.spark
+        if is_connect(session):
+            raise UnsupportedOnConnectError(
+                f"table {self.name!r}: delta-spark's DeltaTable needs Delta's Connect plugin on "
+                "the Spark Connect server; use DeltaOps' methods, which run as SQL"
+            )
         if not self.exists():
             raise TableNotFoundError(f"table {self.name!r}: no Delta table at {self.location}")
         if self.by_name:
             return DeltaTable.forName(session, self.location)
         return DeltaTable.forPath(session, self.location)
+
+    def commands(self, spark: SparkSession | None = None) -> TableCommands:
+        """The table's SQL commands (MERGE, UPDATE, ...), run on ``spark`` (default: its own).
+
+        Raises:
+            TableNotFoundError: There is no Delta table there.
+        """
+        if not self.exists():
+            raise TableNotFoundError(f"table {self.name!r}: no Delta table at {self.location}")
+        return TableCommands(spark or self.spark, self.sql_identifier())
+
+    def read(self, spark: SparkSession | None = None) -> DataFrame:
+        """The table's current rows, read with ``spark`` (default: the target's session)."""
+        reader = (spark or self.spark).read.format("delta")
+        return reader.table(self.location) if self.by_name else reader.load(self.location)
 
     def sql_identifier(self) -> str:
         """The table as a SQL identifier: its catalog name, or ``delta.`<path>```."""
@@ -108,7 +129,7 @@ class Target:
     def history(self, limit: int | None = None) -> list[Commit]:
         """The table's commits, newest first (at most ``limit``)."""
         rows = (
-            self.delta_table()
+            self.commands()
             .history(limit)
             .select(
                 "version",
@@ -233,7 +254,7 @@ class Target:
         if self.table is not None:
             partitions: Iterable[str] = self.table.partition_by
         else:
-            row = self.delta_table().detail().select("partitionColumns").first()
+            row = self.commands().detail().select("partitionColumns").first()
             partitions = (row[0] or ()) if row is not None else ()
         if odd.intersection(partitions):
             return {_MERGE_REPARTITION: "false"}

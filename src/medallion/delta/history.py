@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from medallion._names import string_literal
 from medallion.delta._target import HasTarget, Target, timestamp_text
 from medallion.delta.results import Commit, Diff
 from medallion.errors import DeltaOperationError
@@ -60,18 +61,18 @@ def restore(
         raise DeltaOperationError(
             f"table {target.name!r}: restore needs exactly one of version or timestamp"
         )
-    table = target.delta_table()
+    table = target.commands()
     if version is not None:
         current = target.version()
         if not 0 <= version <= current:
             raise DeltaOperationError(
                 f"table {target.name!r}: cannot restore version {version} (0 to {current})"
             )
-        target.retrying("RESTORE", lambda: table.restoreToVersion(version))
+        target.retrying("RESTORE", lambda: table.restore_version(version))
     else:
         assert timestamp is not None
-        text = timestamp_text(timestamp, target.spark)
-        target.retrying("RESTORE", lambda: table.restoreToTimestamp(text))
+        text = string_literal(timestamp_text(timestamp, target.spark))
+        target.retrying("RESTORE", lambda: table.restore_timestamp(text))
     return target.last_commit()
 
 
@@ -121,8 +122,12 @@ class HistoryOps(HasTarget):
         Returns:
             The ``DeltaTable``.
 
+        medallion's own operations run as SQL and work through Spark Connect; this object needs
+        Delta's Connect plugin there.
+
         Raises:
             DeltaOperationError: There is no Delta table there.
+            UnsupportedOnConnectError: ``spark`` is a Spark Connect session.
 
         Example:
             >>> from medallion import DeltaOps

@@ -33,7 +33,7 @@ SAFE_RETENTION_HOURS = 168.0
 
 def detail(target: Target) -> TableDetail:
     """The table's version, files, size, partitioning and properties (``DESCRIBE DETAIL``)."""
-    row = target.delta_table().detail().first()
+    row = target.commands().detail().first()
     assert row is not None
     return TableDetail(
         location=str(row["location"]),

@@ -189,18 +189,16 @@ def merge(
 
     def attempt(session: SparkSession) -> None:
         condition = " AND ".join(f"t.{quote(k)} = s.{quote(k)}" for k in key_columns)
-        table = target.delta_table(session)
-        builder = table.alias("t").merge(prepared.rows.alias("s"), condition)
-        stored_now = set(table.toDF().schema.fieldNames())
+        table = target.commands(session)
+        builder = table.merge(prepared.rows, condition)
+        stored_now = set(target.read(session).schema.fieldNames())
         # A row older than the stored one (by the stored sequence columns) changes nothing.
         stored_order = list(sequence_by) and all(c in stored_now for c in sequence_by)
         newer = not_older(sequence_by) if stored_order else None
         if delete_when:
             delete = f"s.{DELETE_FLAG}" + (f" AND ({newer})" if newer else "")
-            builder = builder.whenMatchedDelete(condition=delete)
-        values: dict[str, str | Column] = {
-            quote(c): F.col(f"s.{quote(c)}") for c in prepared.written
-        }
+            builder = builder.when_matched_delete(delete)
+        values = {quote(c): f"s.{quote(c)}" for c in prepared.written}
         others = [c for c in prepared.written if c not in key_columns and c in stored_now]
         new = [c for c in prepared.written if c not in stored_now]
         changed = " OR ".join(
@@ -208,15 +206,15 @@ def merge(
         )
         update = [f"({changed})"] * bool(only_changed and changed) + [f"({newer})"] * bool(newer)
         if update:
-            builder = builder.whenMatchedUpdate(condition=" AND ".join(update), set=values)
+            builder = builder.when_matched_update(values, " AND ".join(update))
         elif not only_changed:
-            builder = builder.whenMatchedUpdate(set=values)
+            builder = builder.when_matched_update(values)
         if delete_when:
-            builder = builder.whenNotMatchedInsert(condition=f"NOT s.{DELETE_FLAG}", values=values)
+            builder = builder.when_not_matched_insert(values, f"NOT s.{DELETE_FLAG}")
         else:
-            builder = builder.whenNotMatchedInsert(values=values)
+            builder = builder.when_not_matched_insert(values)
         if prepared.evolves:
-            builder = builder.withSchemaEvolution()
+            builder = builder.with_schema_evolution()
         builder.execute()
 
     settings = {**target.merge_settings(prepared.written), **_MATERIALIZE_SOURCE}

@@ -118,8 +118,8 @@ def merge_scd2(
     merge_keys = [_MERGE_KEY.format(i) for i in range(len(keys))]
 
     def attempt(session: SparkSession) -> None:
-        table = target.delta_table(session)
-        current = table.toDF().where(F.col(quote(policy.is_current)))
+        table = target.commands(session)
+        current = target.read(session).where(F.col(quote(policy.is_current)))
         on_keys = [F.col(f"s.{quote(k)}") == F.col(f"t.{quote(k)}") for k in keys]
         changed = (
             rows.where(~F.col(DELETE_FLAG))
@@ -143,24 +143,20 @@ def merge_scd2(
             [f"t.{quote(k)} = s.{quote(m)}" for k, m in zip(keys, merge_keys, strict=True)]
             + [f"t.{quote(policy.is_current)}"]
         )
-        builder = table.alias("t").merge(staged.alias("s"), condition)
-        close: dict[str, str | Column] = {
-            quote(policy.is_current): F.lit(False),
-            quote(policy.valid_to): F.col(f"s.{quote(policy.valid_from)}"),
+        builder = table.merge(staged, condition)
+        close = {
+            quote(policy.is_current): "false",
+            quote(policy.valid_to): f"s.{quote(policy.valid_from)}",
         }
         closing = [f"s.{DELETE_FLAG}"] + ([f"({differs(tracked)})"] if tracked else [])
-        builder = builder.whenMatchedUpdate(condition=" OR ".join(closing), set=close)
+        builder = builder.when_matched_update(close, " OR ".join(closing))
         if in_place:
-            update: dict[str, str | Column] = {
-                quote(c): F.col(f"s.{quote(c)}") for c in in_place
-            }
-            builder = builder.whenMatchedUpdate(condition=differs(in_place), set=update)
-        insert: dict[str, str | Column] = {
-            quote(c): F.col(f"s.{quote(c)}") for c in prepared.written
-        }
-        builder = builder.whenNotMatchedInsert(condition=f"NOT s.{DELETE_FLAG}", values=insert)
+            update = {quote(c): f"s.{quote(c)}" for c in in_place}
+            builder = builder.when_matched_update(update, differs(in_place))
+        insert = {quote(c): f"s.{quote(c)}" for c in prepared.written}
+        builder = builder.when_not_matched_insert(insert, f"NOT s.{DELETE_FLAG}")
         if prepared.evolves:
-            builder = builder.withSchemaEvolution()
+            builder = builder.with_schema_evolution()
         builder.execute()
 
     tagged = {"medallion_run_id": run_id, **(tags or {})}

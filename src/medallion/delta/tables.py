@@ -13,7 +13,7 @@ Example:
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from pyspark.sql import functions as F
@@ -21,6 +21,7 @@ from pyspark.sql import types as T
 
 from medallion._names import delta_table, quote, quote_path, string_literal
 from medallion.columns import is_medallion_column
+from medallion.delta._commands import is_connect
 from medallion.errors import SchemaEvolutionError
 from medallion.schema import SchemaChangeKind, schema_changes
 from medallion.table import Table
@@ -28,7 +29,7 @@ from medallion.table import Table
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["conform", "create_table", "stored_schema", "table_exists"]
+__all__ = ["conform", "create_sql", "create_table", "stored_schema", "table_exists"]
 
 
 def table_exists(spark: SparkSession, location: str) -> bool:
@@ -45,6 +46,13 @@ def table_exists(spark: SparkSession, location: str) -> bool:
         >>> table_exists(spark, f"{lakehouse}/silver/orders")
         False
     """
+    if is_connect(spark):
+        # delta-spark's check needs Delta's Connect plugin; DESCRIBE DETAIL needs only Delta.
+        try:
+            row = spark.sql(f"DESCRIBE DETAIL {delta_table(location)}").first()
+        except Exception:  # no table there (Delta's error names the path)
+            return False
+        return row is not None and str(row["format"]).lower() == "delta"
     from delta.tables import DeltaTable
 
     return bool(DeltaTable.isDeltaTable(spark, location))
@@ -76,7 +84,13 @@ def create_table(spark: SparkSession, table: Table, root: str | os.PathLike[str]
     location = table.location(root)
     schema = table.storage_schema
     created = False
-    if schema is not None and not table_exists(spark, location):
+    if schema is not None and not table_exists(spark, location) and is_connect(spark):
+        statement = create_sql(
+            location, _nullable(schema), table.partition_by, table.properties, table.comment
+        )
+        spark.sql(statement)
+        created = True
+    elif schema is not None and not table_exists(spark, location):
         # Named explicitly: the builder's own name for a location does not double its backticks.
         builder = (
             DeltaTable.createIfNotExists(spark)
@@ -96,6 +110,67 @@ def create_table(spark: SparkSession, table: Table, root: str | os.PathLike[str]
     if table.catalog_name is not None and table_exists(spark, location):
         _register(spark, table, location)
     return created
+
+
+def create_sql(
+    location: str,
+    schema: T.StructType,
+    partition_by: Sequence[str] = (),
+    properties: Mapping[str, str] | None = None,
+    comment: str | None = None,
+) -> str:
+    """A ``CREATE TABLE IF NOT EXISTS`` statement for a Delta table at a location.
+
+    Used through Spark Connect, where delta-spark's table builder needs Delta's Connect plugin.
+    Column comments come from the fields' ``comment`` metadata.
+
+    Args:
+        location: The table's path or URI.
+        schema: Its columns.
+        partition_by: Its partition columns.
+        properties: Its table properties.
+        comment: Its comment.
+
+    Returns:
+        The statement.
+
+    Example:
+        >>> schema = T.StructType([T.StructField("a b", T.LongType())])
+        >>> print(create_sql("/lake/t", schema, ["a b"]))
+        CREATE TABLE IF NOT EXISTS delta.`/lake/t` (`a b` BIGINT) USING DELTA PARTITIONED BY (`a b`)
+    """
+    columns = ", ".join(
+        f"{quote(f.name)} {_ddl(f.dataType)}"
+        + (
+            f" COMMENT {string_literal(str(f.metadata['comment']))}"
+            if "comment" in f.metadata
+            else ""
+        )
+        for f in schema.fields
+    )
+    statement = f"CREATE TABLE IF NOT EXISTS {delta_table(location)} ({columns}) USING DELTA"
+    if partition_by:
+        statement += f" PARTITIONED BY ({', '.join(quote(c) for c in partition_by)})"
+    if comment:
+        statement += f" COMMENT {string_literal(comment)}"
+    if properties:
+        pairs = ", ".join(
+            f"{string_literal(k)} = {string_literal(v)}" for k, v in properties.items()
+        )
+        statement += f" TBLPROPERTIES ({pairs})"
+    return statement
+
+
+def _ddl(data_type: T.DataType) -> str:
+    """A data type as SQL, with struct field names quoted."""
+    if isinstance(data_type, T.StructType):
+        fields = ", ".join(f"{quote(f.name)}: {_ddl(f.dataType)}" for f in data_type.fields)
+        return f"STRUCT<{fields}>"
+    if isinstance(data_type, T.ArrayType):
+        return f"ARRAY<{_ddl(data_type.elementType)}>"
+    if isinstance(data_type, T.MapType):
+        return f"MAP<{_ddl(data_type.keyType)}, {_ddl(data_type.valueType)}>"
+    return data_type.simpleString().upper()
 
 
 def _register(spark: SparkSession, table: Table, location: str) -> None:

@@ -41,7 +41,8 @@ from pyspark.sql import types as T
 
 from medallion._names import delta_table
 from medallion.delta._target import Target
-from medallion.delta.tables import table_exists
+from medallion.delta._commands import is_connect
+from medallion.delta.tables import create_sql, table_exists
 from medallion.lakehouse import Lakehouse
 
 if TYPE_CHECKING:
@@ -135,6 +136,10 @@ def _location(root: str | os.PathLike[str]) -> str:
 def _create(spark: SparkSession, location: str) -> None:
     from delta.tables import DeltaTable
 
+    if is_connect(spark):
+        spark.sql(create_sql(location, FILE_RECORDS_SCHEMA, ["table"]))
+        return
+
     # Named explicitly: the builder's own name for a location does not double its backticks.
     (
         DeltaTable.createIfNotExists(spark)
@@ -206,20 +211,13 @@ def record_files(
         "AND t.size = s.size AND t.modified = s.modified"
     )
 
-    def merge() -> int:
-        from delta.tables import DeltaTable
+    target = Target(spark, location)
 
-        metrics = (
-            DeltaTable.forPath(spark, location)
-            .alias("t")
-            .merge(source.alias("s"), condition)
-            .whenNotMatchedInsertAll()
-            .execute()
-            .first()
-        )
+    def merge() -> int:
+        metrics = target.commands().merge(source, condition).when_not_matched_insert().execute()
         return int(metrics["num_inserted_rows"]) if metrics is not None else 0
 
-    return Target(spark, location).retrying(f"recording the files of {table!r}", merge)
+    return target.retrying(f"recording the files of {table!r}", merge)
 
 
 def recorded_files(

@@ -38,7 +38,7 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from medallion._names import quote, quote_path
+from medallion._names import quote, quote_path, string_literal
 from medallion.columns import CHANGE_COLUMNS, KAFKA_COLUMNS, METADATA_COLUMNS
 from medallion.delta._target import Target
 from medallion.lakehouse import Lakehouse
@@ -146,10 +146,39 @@ def record_key(record: Column | str, ignore: Iterable[str] = ()) -> Column:
         >>> len({r.key for r in rows.select(record_key("record").alias("key")).collect()})
         1
     """
-    left_out = sorted({*_NOT_IN_KEY, *(name.lower() for name in ignore)})
+    left_out = _left_out(ignore)
     values = F.from_json(record, "MAP<STRING, STRING>")
     kept = F.map_filter(values, lambda name, _: ~F.lower(name).isin(left_out))
     return F.sha2(F.to_json(kept), 256)
+
+
+def record_key_sql(record: str, ignore: Iterable[str] = ()) -> str:
+    """:func:`record_key` as a SQL expression over ``record`` (a SQL expression itself).
+
+    Example:
+        >>> rows = spark.createDataFrame([('{"id":"o1"}',)], "record STRING")
+        >>> expected = rows.select(record_key("record")).first()[0]
+        >>> rows.selectExpr(record_key_sql("record")).first()[0] == expected
+        True
+    """
+    names = ", ".join(string_literal(n) for n in _left_out(ignore))
+    values = f"from_json({record}, 'MAP<STRING, STRING>')"
+    kept = f"map_filter({values}, (k, v) -> NOT lower(k) IN ({names}))"
+    return f"sha2(to_json({kept}), 256)"
+
+
+def run_and_table(run_id: str, table: str) -> str:
+    """A SQL condition: the rows of one run (``run_id``) for one table (``table``).
+
+    Example:
+        >>> print(run_and_table("r1", "silver.orders"))
+        run_id = 'r1' AND `table` = 'silver.orders'
+    """
+    return f"run_id = {string_literal(run_id)} AND `table` = {string_literal(table)}"
+
+
+def _left_out(ignore: Iterable[str]) -> list[str]:
+    return sorted({*_NOT_IN_KEY, *(name.lower() for name in ignore)})
 
 
 def _replayable(failures: Column, references: Collection[str]) -> Column:
@@ -445,27 +474,21 @@ def resolve_quarantine(
     _add_columns(spark, quarantine)
     when = at or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     source = keys.select(F.col(quote(keys.columns[0])).alias("key")).distinct()
-    stored_key = F.coalesce(F.col("q.record_key"), record_key(F.col("q.record"), key_ignores))
+    stored_key = f"coalesce(q.record_key, {record_key_sql('q.record', key_ignores)})"
     condition = (
-        (F.col("q.table") == table.qualified_name)
-        & F.col("q.resolved_at").isNull()
-        & (stored_key == F.col("s.key"))
+        f"q.`table` = {string_literal(table.qualified_name)} AND q.resolved_at IS NULL "
+        f"AND {stored_key} = s.key"
     )
+    values = {
+        "resolved_at": f"CAST({string_literal(when.isoformat(sep=' '))} AS TIMESTAMP)",
+        "resolved_by": "CAST(NULL AS STRING)" if run_id is None else string_literal(run_id),
+    }
     before = quarantine.version()
 
     def attempt(session: SparkSession) -> None:
-        (
-            quarantine.delta_table(session)
-            .alias("q")
-            .merge(source.alias("s"), condition)
-            .whenMatchedUpdate(
-                set={
-                    "resolved_at": F.lit(when).cast("timestamp"),
-                    "resolved_by": F.lit(run_id).cast("string"),
-                }
-            )
-            .execute()
-        )
+        quarantine.commands(session).merge(source, condition, target="q").when_matched_update(
+            values
+        ).execute()
 
     with quarantine.tagged_session({"medallion_run_id": run_id}) as session:
         quarantine.retrying("resolve", lambda: attempt(session))
@@ -502,9 +525,9 @@ def reopen_quarantine(
     stored = quarantine.stored_schema() if quarantine.exists() else None
     if stored is None or "resolved_by" not in stored.fieldNames():
         return
-    quarantine.delta_table().update(
-        (F.col("table") == name) & (F.col("resolved_by") == run_id),
-        {"resolved_at": F.lit(None).cast("timestamp"), "resolved_by": F.lit(None).cast("string")},
+    quarantine.commands().update(
+        f"`table` = {string_literal(name)} AND resolved_by = {string_literal(run_id)}",
+        {"resolved_at": "CAST(NULL AS TIMESTAMP)", "resolved_by": "CAST(NULL AS STRING)"},
     )
 
 
@@ -539,9 +562,7 @@ def discard_quarantine(
         >>> read_quarantine(spark, lakehouse, orders.layer).count()
         0
     """
-    from medallion.delta.ops import DeltaOps
-
     layer, name = _layer_and_name(table)
-    ops = DeltaOps(spark, quarantine_location(root, layer))
+    ops = Target(spark, quarantine_location(root, layer))
     if ops.exists():
-        ops.delta_table().delete((F.col("run_id") == run_id) & (F.col("table") == name))
+        ops.commands().delete(run_and_table(run_id, name))

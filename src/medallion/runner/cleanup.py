@@ -11,12 +11,10 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from pyspark.sql import functions as F
-
-from medallion.delta.ops import DeltaOps
+from medallion.delta._target import Target
 from medallion.lakehouse import Lakehouse
 from medallion.layers import Layer
-from medallion.quality.quarantine import discard_quarantine
+from medallion.quality.quarantine import discard_quarantine, run_and_table
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -39,6 +37,6 @@ def discard_side_writes(
         >>> discard_side_writes(spark, lakehouse, "silver.orders", "r1")  # nothing there: a no-op
     """
     discard_quarantine(spark, root, table, run_id)
-    letters = DeltaOps(spark, Lakehouse.at(root).dead_letters(Layer(table.split(".", 1)[0])))
+    letters = Target(spark, Lakehouse.at(root).dead_letters(Layer(table.split(".", 1)[0])))
     if letters.exists():
-        letters.delta_table().delete((F.col("run_id") == run_id) & (F.col("table") == table))
+        letters.commands().delete(run_and_table(run_id, table))

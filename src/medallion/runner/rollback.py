@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING
 import attrs
 from pyspark.sql import functions as F
 
+from medallion._names import string_literal
+from medallion.delta._target import Target
 from medallion.errors import RunNotFoundError
 from medallion.layers import Layer
 from medallion.quality.quarantine import quarantine_location, reopen_quarantine
@@ -270,12 +272,12 @@ def rollback_run(
         tables.append(TableRollback(table, location, action, int(before), current))
     deleted = 0
     for layer in sorted(layers):
-        quarantine = DeltaOps(spark, quarantine_location(base, Layer(layer)))
+        quarantine = Target(spark, quarantine_location(base, Layer(layer)))
         if not quarantine.exists():
             continue
         condition = F.col("run_id") == run_id
         count = quarantine.read().where(condition).count()
         if count and not dry_run:
-            quarantine.delta_table().delete(condition)
+            quarantine.commands().delete(f"run_id = {string_literal(run_id)}")
         deleted += count
     return RollbackResult(run_id, pipeline, tuple(tables), deleted, dry_run)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from medallion._names import string_literal
 from medallion.delta._target import Target, metadata_json
 from medallion.delta.ops import DeltaOps
 from medallion.delta.write import committed
@@ -238,7 +239,7 @@ def abandon_dead_runs(
     """
     from medallion.runner.cleanup import discard_side_writes
 
-    ops = DeltaOps(spark, run_log_location(root))
+    ops = Target(spark, run_log_location(root))
     if not ops.exists():
         return ()
     running = F.col("status") == StepStatus.RUNNING.value
@@ -261,12 +262,11 @@ def abandon_dead_runs(
         )
         if not committed_by_run:
             discard_side_writes(spark, root, str(row["table"]), run_id)
-    ops.delta_table().update(
-        running & F.col("run_id").isin(list(dead)),
-        {
-            "status": F.lit(StepStatus.ABANDONED.value),
-            "note": F.lit(f"the run's driver died before the step ended (found by run {found_by})"),
-        },
+    ids = ", ".join(string_literal(run) for run in dead)
+    note = f"the run's driver died before the step ended (found by run {found_by})"
+    ops.commands().update(
+        f"status = {string_literal(StepStatus.RUNNING.value)} AND run_id IN ({ids})",
+        {"status": string_literal(StepStatus.ABANDONED.value), "note": string_literal(note)},
     )
     return dead
 
