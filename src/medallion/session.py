@@ -42,7 +42,14 @@ from medallion.secrets import SECRET_NAMES
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-__all__ = ["JARS_DIR_ENV", "delta_builder", "ensure_delta", "is_delta_configured", "spark_session"]
+__all__ = [
+    "JARS_DIR_ENV",
+    "delta_builder",
+    "delta_config",
+    "ensure_delta",
+    "is_delta_configured",
+    "spark_session",
+]
 
 #: The environment variable read for ``jars_dir`` when it is not passed.
 JARS_DIR_ENV = "MEDALLION_JARS_DIR"
@@ -234,8 +241,66 @@ def delta_builder(
 
     for problem in compatibility_warnings(kafka=kafka):
         warnings.warn(problem, RuntimeWarning, stacklevel=2)
-    packages = list(packages)  # read more than once
     builder: SparkSession.Builder = SparkSession.builder.appName(app_name)
+    if master is not None:
+        builder = builder.master(master)
+    settings = delta_config(
+        master=master,
+        jars_dir=jars_dir,
+        packages=packages,
+        config=config,
+        driver_memory=driver_memory,
+        shuffle_partitions=shuffle_partitions,
+        ui=ui,
+        kafka=kafka,
+    )
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    return builder
+
+
+def delta_config(
+    *,
+    master: str | None = "local[*]",
+    jars_dir: str | os.PathLike[str] | None = None,
+    packages: Iterable[str] = (),
+    config: Mapping[str, Any] | None = None,
+    driver_memory: str | None = None,
+    shuffle_partitions: int | None = None,
+    ui: bool = False,
+    kafka: bool = False,
+) -> dict[str, str]:
+    """The Spark settings :func:`delta_builder` makes, for a process medallion does not start.
+
+    A ``spark-submit`` command line, a cluster's ``spark-defaults.conf`` or a Spark Connect
+    server takes them as ``--conf key=value`` (see the deployment guide). The arguments are
+    those of :func:`delta_builder`.
+
+    Args:
+        master: The master URL the settings are for (a local master gets memory, parallelism
+            and loopback settings).
+        jars_dir: A folder of jars to use instead of resolving packages from Maven Central.
+        packages: Extra Maven coordinates to resolve.
+        config: Spark settings that override the defaults.
+        driver_memory: ``spark.driver.memory``.
+        shuffle_partitions: ``spark.sql.shuffle.partitions``.
+        ui: Whether to start the Spark web UI.
+        kafka: Add Spark's Kafka connector.
+
+    Returns:
+        The settings, by key.
+
+    Raises:
+        JarResolutionError: ``jars_dir`` does not exist or has no Delta jar.
+
+    Example:
+        >>> settings = delta_config(master="spark://head:7077")
+        >>> settings["spark.sql.extensions"]
+        'io.delta.sql.DeltaSparkSessionExtension'
+        >>> "spark.driver.memory" in settings  # left to the cluster
+        False
+    """
+    packages = list(packages)  # read more than once
     settings: dict[str, str] = {
         "spark.sql.extensions": _DELTA_EXTENSION,
         "spark.sql.catalog.spark_catalog": _DELTA_CATALOG,
@@ -256,8 +321,6 @@ def delta_builder(
         "spark.redaction.regex": SECRET_NAMES,
     }
     local = master is not None and master.startswith("local")
-    if master is not None:
-        builder = builder.master(master)
     if local:
         # Spark warns when the host name resolves to a loopback address; a local master
         # needs nothing but loopback anyway.
@@ -322,9 +385,7 @@ def delta_builder(
         if sharing:
             given = settings.get(_DRIVER_OPTIONS)
             settings[_DRIVER_OPTIONS] = f"{sharing} {given}" if given else sharing
-    for key, value in settings.items():
-        builder = builder.config(key, value)
-    return builder
+    return settings
 
 
 def spark_session(
