@@ -400,12 +400,19 @@ def spark_session(
     ui: bool = False,
     log_level: str = "WARN",
     kafka: bool = False,
+    remote: str | None = None,
 ) -> SparkSession:
     """Get or create a SparkSession with Delta Lake configured.
 
     Takes the arguments of :func:`delta_builder`, plus the log level. If a session is already
     running in this process it is returned as it is, its settings untouched (Spark allows one per
     JVM), and checked for Delta.
+
+    With ``remote`` (a Spark Connect URL, ``sc://host:15002``) the session is a Spark Connect
+    client of that server; the server has Delta configured (see
+    :class:`medallion.testing.connect.ConnectServer` and the deployment guide), so only
+    ``app_name`` and ``config`` (as session settings) apply, and the check for Delta asks the
+    server.
 
     Args:
         app_name: The Spark application name.
@@ -420,6 +427,7 @@ def spark_session(
             line on: medallion's ``log4j2.properties`` (on standard error) unless
             ``spark.driver.extraJavaOptions`` names a log4j2 file of your own.
         kafka: Add Spark's Kafka connector (see :func:`delta_builder`).
+        remote: A Spark Connect server's URL, to connect to instead of starting Spark.
 
     Returns:
         The session.
@@ -441,6 +449,8 @@ def spark_session(
     from pyspark.errors import PySparkRuntimeError
     from pyspark.sql import SparkSession
 
+    if remote is not None:
+        return _remote_session(remote, app_name, config or {})
     packages = list(packages)  # read again after the start, to keep the resolved jars
     running = SparkSession.getActiveSession()
     if running is None and SparkContext._active_spark_context is not None:
@@ -489,6 +499,23 @@ def spark_session(
         conf = spark.sparkContext.getConf()
         resolved = [conf.get("spark.repl.local.jars", ""), conf.get("spark.jars", "")]
         remember_jars(_resolution(packages, kafka, config), ",".join(resolved))
+    return spark
+
+
+def _remote_session(url: str, app_name: str, config: Mapping[str, Any]) -> SparkSession:
+    """A Spark Connect client session of the server at ``url``, checked for Delta."""
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.remote(url).appName(app_name)
+    for key, value in config.items():
+        builder = builder.config(key, str(value).lower() if isinstance(value, bool) else value)
+    try:
+        spark = builder.getOrCreate()
+        ensure_delta(spark)
+    except DeltaNotConfiguredError:
+        raise
+    except Exception as exc:
+        raise SessionError(f"the Spark Connect server at {url} cannot be reached: {exc}") from exc
     return spark
 
 

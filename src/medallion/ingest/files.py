@@ -357,9 +357,13 @@ def _mismatched(typed: Sequence[T.StructField], text: Column, column_of: Any) ->
     )
 
 
-def _record_options(options: Mapping[str, str]) -> dict[str, str]:
-    """The reader's options that apply to one record (for from_json and from_csv)."""
-    return {k: v for k, v in options.items() if k.lower() not in _FILE_OPTIONS}
+def _record_options(options: Mapping[str, str]) -> dict[str, str] | None:
+    """The reader's options that apply to one record (for from_json and from_csv).
+
+    ``None`` rather than an empty dict: through Spark Connect an empty options map is sent as
+    a ``MAP<VOID, VOID>``, which the functions refuse.
+    """
+    return {k: v for k, v in options.items() if k.lower() not in _FILE_OPTIONS} or None
 
 
 def _corrupt_reason(
@@ -463,7 +467,7 @@ def _read_json(
     )
 
     parse_options = {
-        **_record_options(options),
+        **(_record_options(options) or {}),
         "mode": "PERMISSIVE",
         "columnNameOfCorruptRecord": _CORRUPT,
     }

@@ -40,8 +40,8 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from medallion._names import delta_table
-from medallion.delta._target import Target
 from medallion.delta._commands import is_connect
+from medallion.delta._target import Target
 from medallion.delta.tables import create_sql, table_exists
 from medallion.lakehouse import Lakehouse
 
