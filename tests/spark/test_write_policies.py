@@ -75,6 +75,26 @@ def _changes_pipeline(calls: list[str], fail: list[bool]) -> Pipeline:
     return pipeline
 
 
+def test_after_a_rollback_a_rerun_gets_each_change_once(
+    spark: SparkSession, lakehouse: str
+) -> None:
+    from medallion.runner.rollback import rollback_run
+
+    pipeline = _changes_pipeline([], [])
+
+    def run(rows: str, run_id: str) -> None:
+        pipeline.run(spark, lakehouse, params={"rows": rows}, run_id=run_id)
+
+    run("a:1:U", "r1")
+    run("b:2:U", "r2")
+    rollback_run(spark, lakehouse, "r2")
+    # The source's feed now holds b's insert, the RESTORE that took it out, and b again: the
+    # consumer gets the difference of the two versions, b once.
+    run("b:2:U", "r3")
+    seen = DeltaOps.of(spark, SEEN, lakehouse).read()
+    assert _rows(seen, "id", "balance", "change", "run") == [("b", 2, "insert", "r3")]
+
+
 def test_a_step_gets_the_changes_with_pre_images_and_deletes_and_records_what_it_read(
     spark: SparkSession, lakehouse: str
 ) -> None:

@@ -95,13 +95,36 @@ def change_rows(source: Target, after: int | None, to_version: int) -> DataFrame
     row an ``insert`` of that version; no rows when ``after`` is ``to_version`` or later.
     """
     if after is not None and after < to_version:
-        return changes(source, after + 1, to_version)
+        if not _restored_between(source, after + 1, to_version):
+            return changes(source, after + 1, to_version)
+        # A RESTORE in the range: the feed reports the rows it took out as deletes and the
+        # rows the restored version had as inserts again, so rows added and taken out in the
+        # range would come twice. The difference of the two versions is what changed.
+        before, now = read(source, version=after), read(source, version=to_version)
+        return _typed(now.exceptAll(before), "insert", to_version).unionByName(
+            _typed(before.exceptAll(now), "delete", to_version)
+        )
     rows = read(source, version=to_version)
     if after is not None:
         rows = rows.limit(0)
+    return _typed(rows, "insert", to_version)
+
+
+def _typed(rows: DataFrame, change: str, version: int) -> DataFrame:
+    """Rows as changes of one type at one version (the feed's columns, no commit time)."""
     return rows.select(
         "*",
-        F.lit("insert").alias("_change_type"),
-        F.lit(to_version).cast("bigint").alias("_commit_version"),
+        F.lit(change).alias("_change_type"),
+        F.lit(version).cast("bigint").alias("_commit_version"),
         F.lit(None).cast("timestamp").alias("_commit_timestamp"),
     )
+
+
+def _restored_between(source: Target, first: int, last: int) -> bool:
+    """Whether a commit from ``first`` to ``last`` (inclusive) is a RESTORE."""
+    for commit in source.commits():
+        if commit.version < first:
+            return False
+        if commit.version <= last and commit.operation == "RESTORE":
+            return True
+    return False
