@@ -173,6 +173,7 @@ def _spark(args: argparse.Namespace) -> SparkSession:
         return spark_session(
             "medallion-cli",
             master=args.master,
+            remote=args.remote,
             jars_dir=args.jars_dir,
             config={**args.config.spark, **_settings(args.conf, "--conf")},
             driver_memory=args.driver_memory,
@@ -201,6 +202,7 @@ def _configure(args: argparse.Namespace) -> None:
         args.pipeline = config.setting("pipeline", args.pipeline, "MEDALLION_PIPELINE")
     if hasattr(args, "master"):
         args.master = config.setting("master", args.master) or "local[*]"
+        args.remote = config.setting("remote", args.remote, "SPARK_REMOTE")
         args.jars_dir = config.setting("jars_dir", args.jars_dir, "MEDALLION_JARS_DIR")
         args.driver_memory = config.setting("driver_memory", args.driver_memory)
 
@@ -735,6 +737,12 @@ def _spark_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("Spark")
     group.add_argument(
         "--master", help="Spark master (default: [tool.medallion] master, or local[*])"
+    )
+    group.add_argument(
+        "--remote",
+        metavar="sc://HOST:PORT",
+        help="a Spark Connect server to run on instead of starting Spark (default: "
+        "$SPARK_REMOTE, or [tool.medallion] remote)",
     )
     group.add_argument(
         "--jars-dir",

@@ -7,6 +7,7 @@ The ``medallion`` command reads them so that a project's commands need no repeat
     root = "lakehouse"                    # relative to the pyproject.toml's folder
     jars_dir = "jars"                     # optional: Delta's jars without Maven Central
     master = "local[*]"                   # optional
+    remote = "sc://spark-connect:15002"   # optional: a Spark Connect server instead
     driver_memory = "4g"                  # optional
 
     [tool.medallion.params]               # run parameters (--param)
@@ -16,9 +17,9 @@ The ``medallion`` command reads them so that a project's commands need no repeat
     "spark.sql.shuffle.partitions" = "8"
 
 A flag wins over the environment (``MEDALLION_PIPELINE``, ``MEDALLION_ROOT``,
-``MEDALLION_JARS_DIR``), which wins over the file; ``--param`` and ``--conf`` add to the
-file's tables, key by key. The file is the nearest ``pyproject.toml`` from the working
-directory up that has a ``[tool.medallion]`` table.
+``MEDALLION_JARS_DIR``, ``SPARK_REMOTE``), which wins over the file; ``--param`` and
+``--conf`` add to the file's tables, key by key. The file is the nearest ``pyproject.toml``
+from the working directory up that has a ``[tool.medallion]`` table.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ else:  # pragma: no cover - Python 3.10
 
 __all__ = ["ConfigError", "ProjectConfig", "find_config", "load_config"]
 
-_KEYS = {"pipeline", "root", "jars_dir", "master", "driver_memory", "params", "spark"}
+_KEYS = {"pipeline", "root", "jars_dir", "master", "remote", "driver_memory", "params", "spark"}
 _PATHS = ("root", "jars_dir")
 
 
@@ -69,6 +70,7 @@ class ProjectConfig:
         root: The lakehouse root.
         jars_dir: A folder of jars for Spark.
         master: Spark's master URL.
+        remote: A Spark Connect server's URL, used instead of starting Spark.
         driver_memory: The driver's heap, e.g. ``"4g"``.
         params: Run parameters.
         spark: Spark settings.
@@ -83,6 +85,7 @@ class ProjectConfig:
     root: str | None = None
     jars_dir: str | None = None
     master: str | None = None
+    remote: str | None = None
     driver_memory: str | None = None
     params: Mapping[str, str] = attrs.field(factory=dict)
     spark: Mapping[str, str] = attrs.field(factory=dict)
@@ -191,7 +194,7 @@ def load_config(start: str | os.PathLike[str] | None = None) -> ProjectConfig:
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ConfigError(f"{file}: unknown key {key!r} in [tool.medallion]{hint}")
     values: dict[str, Any] = {}
-    for key in ("pipeline", "root", "jars_dir", "master", "driver_memory"):
+    for key in ("pipeline", "root", "jars_dir", "master", "remote", "driver_memory"):
         if key in table:
             value = table[key]
             if not isinstance(value, str):
