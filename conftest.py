@@ -2,8 +2,8 @@
 
 The fixtures come from medallion's own pytest plugin (:mod:`medallion.testing.plugin`), the one
 users enable in their projects; the names our tests use (``spark``, ``lakehouse``,
-``kafka_broker``) delegate to its ``medallion_*`` fixtures. The session is built in code
-(``medallion_spark_settings`` below), not from ini options.
+``kafka_broker``, ``connect_server``) delegate to its ``medallion_*`` fixtures. The session is
+built in code (``medallion_spark_settings`` below), not from ini options.
 
 This file sits at the repository root so that the docstring examples of ``src/medallion``
 (collected with ``--doctest-modules``) run against the same session, with ``spark`` and a fresh
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     # Imported for types only: pytest imports the plugin itself (to rewrite its asserts).
     from pyspark.sql import SparkSession
 
+    from medallion.testing.connect import ConnectServer
     from medallion.testing.kafka import KafkaBroker
     from medallion.testing.plugin import SparkSettings
 
@@ -78,6 +79,12 @@ def spark(medallion_spark: SparkSession) -> SparkSession:
 def kafka_broker(medallion_kafka_broker: KafkaBroker) -> KafkaBroker:
     """A real single-node Kafka broker (KRaft) on 127.0.0.1, started once for the run."""
     return medallion_kafka_broker
+
+
+@pytest.fixture(scope="session")
+def connect_server(medallion_connect_server: ConnectServer) -> ConnectServer:
+    """A real Spark Connect server with Delta on 127.0.0.1, started once for the run."""
+    return medallion_connect_server
 
 
 @pytest.fixture

@@ -176,6 +176,9 @@ class ConnectServer:
     def stop(self, timeout: float = 30.0) -> None:
         """Stop the server (SIGTERM, then SIGKILL after ``timeout`` seconds).
 
+        Args:
+            timeout: Seconds to wait after SIGTERM.
+
         Example:
             >>> ConnectServer().stop()  # not started: nothing to do
         """

@@ -10,6 +10,9 @@ a project's own ``spark`` fixture:
 * ``medallion_lakehouse`` (function): a fresh, empty lakehouse folder, as a string.
 * ``medallion_kafka_broker`` (session): a real single-node Kafka broker
   (:class:`~medallion.testing.kafka.KafkaBroker`; needs Java 17+ and the ``kafka`` extra).
+* ``medallion_connect_server`` (session): a real Spark Connect server with Delta
+  (:class:`~medallion.testing.connect.ConnectServer`; needs the ``connect`` extra), for
+  tests that run a client in a process of its own.
 * ``medallion_spark_settings`` (session): the :class:`SparkSettings` the session is built
   from; override it in a ``conftest.py`` to build the session in code.
 
@@ -49,10 +52,12 @@ import pytest
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+    from medallion.testing.connect import ConnectServer
     from medallion.testing.kafka import KafkaBroker
 
 __all__ = [
     "SparkSettings",
+    "medallion_connect_server",
     "medallion_kafka_broker",
     "medallion_lakehouse",
     "medallion_spark",
@@ -341,3 +346,22 @@ def medallion_kafka_broker(pytestconfig: pytest.Config) -> Iterator[KafkaBroker]
         )
     with KafkaBroker(num_partitions=int(partitions)) as broker:
         yield broker
+
+
+@pytest.fixture(scope="session")
+def medallion_connect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConnectServer]:
+    """A real Spark Connect server with Delta on 127.0.0.1, started once for the run.
+
+    Its clients must run in processes of their own: a process that made a Spark Connect
+    session switches PySpark to Spark Connect for the rest of its life.
+
+    Args:
+        tmp_path_factory: pytest's temporary folders (the server's log goes in one).
+
+    Yields:
+        The running server; ``spark_session(remote=server.url)`` connects to it.
+    """
+    from medallion.testing.connect import ConnectServer
+
+    with ConnectServer(directory=tmp_path_factory.mktemp("connect-server")) as server:
+        yield server
